@@ -1,0 +1,3 @@
+from runs_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""`runs-tui`: the app, the demo, and the commands behind the table's actions.
+
+Exit codes: 0 when every asked run was affected, 1 when some were not (each
+named, with why), 2 for bad usage or input (the message names the value).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from runs_tui.core import lookup, ops
+from runs_tui.core.db import Store, StoreError, open_store
+from runs_tui.core.pipelines import PipelineError, register
+from runs_tui.core.status import Action
+from runs_tui.core.text import one_line
+from runs_tui.listing import add_ls_arguments, cmd_ls
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input from the command line; the message names the value."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        default=argparse.SUPPRESS,
+        help="database path or SQLAlchemy URL (default: RUNS_TUI_DB, "
+        "else runs.db in the user data dir)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="runs-tui", parents=[common], description="The pipeline runs table, in a terminal."
+    )
+    parser.add_argument("--pipeline", help="open this pipeline (default: the last used)")
+    parser.add_argument("--view", help="open exactly this view (see `Y` in the app)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", parents=[common], help="open the app on example pipelines")
+    demo.add_argument(
+        "--no-ui", action="store_true", help="only create the demo database and print its path"
+    )
+
+    pipe = sub.add_parser("pipeline", parents=[common], help="register or list pipelines")
+    pipe_sub = pipe.add_subparsers(dest="pipeline_command", metavar="ACTION", required=True)
+    reg = pipe_sub.add_parser("register", parents=[common], help="register a pipeline TOML file")
+    reg.add_argument("file")
+    pipe_sub.add_parser("list", parents=[common], help="list pipelines and their runs by status")
+
+    run = sub.add_parser("run", parents=[common], help="enqueue a new run")
+    run.add_argument("pipeline")
+    run.add_argument(
+        "--param", action="append", default=[], metavar="K=V", help="set a parameter (repeatable)"
+    )
+    run.add_argument("--queue", help="execution queue (default: the pipeline's)")
+    run.add_argument("--tag", action="append", default=[], metavar="T")
+
+    add_ls_arguments(sub.add_parser("ls", parents=[common], help="list runs"))
+
+    for name in ("abort", "continue", "retry", "archive", "restore"):
+        act = sub.add_parser(name, parents=[common], help=f"{name} runs (id or PIPELINE#N)")
+        act.add_argument("runs", nargs="+", metavar="RUN")
+        act.add_argument("--message", default="", help="why (kept in the run's history)")
+
+    tag = sub.add_parser("tag", parents=[common], help="add or remove tags")
+    tag.add_argument("runs", nargs="+", metavar="RUN")
+    tag.add_argument("--add", action="append", default=[], metavar="T")
+    tag.add_argument("--remove", action="append", default=[], metavar="T")
+    return parser
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"runs-tui: error: {one_line(message)}", file=sys.stderr)
+    raise SystemExit(EXIT_USAGE)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except (UsageError, StoreError, PipelineError, ValueError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    db = getattr(args, "db", None)
+    if args.command == "demo":
+        from runs_tui.demo import start_demo
+
+        return start_demo(db, ui=not args.no_ui)
+    if args.command is None:
+        from runs_tui.ui.app import run_app
+
+        return run_app(db, pipeline=args.pipeline, view=args.view)
+    store = open_store(db)
+    try:
+        return _command(store, args)
+    finally:
+        store.dispose()
+
+
+def _command(store: Store, args: argparse.Namespace) -> int:
+    if args.command == "pipeline":
+        return _pipeline(store, args)
+    if args.command == "run":
+        params = dict(_key_value(p) for p in args.param)
+        new = ops.new_run(store, args.pipeline, params, queue=args.queue, tags=args.tag)
+        print(one_line(f"{new.ref}  id={new.id}  status=Pending  queue={new.queue}"))
+        for key, value in new.params.items():
+            print(one_line(f"  {key} = {value}"))
+        return EXIT_OK
+    if args.command == "ls":
+        return cmd_ls(store, args)
+    ids = lookup.resolve_refs(store, args.runs)
+    if args.command == "tag":
+        if not args.add and not args.remove:
+            raise UsageError("tag: give --add T or --remove T")
+        result = ops.tag(store, ids, args.add, args.remove)
+    else:
+        result = ops.transition(store, Action(args.command), ids, message=args.message)
+    print(one_line(result.summary()))
+    for outcome in result.not_affected:
+        print(one_line(f"  {outcome.ref}: not affected ({outcome.reason})"))
+    return EXIT_OK if result.ok else EXIT_PARTIAL
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise UsageError(f"invalid --param {text!r}: expected NAME=VALUE")
+    return key.strip(), value
+
+
+def _pipeline(store: Store, args: argparse.Namespace) -> int:
+    if args.pipeline_command == "register":
+        pipe = register(store, args.file)
+        print(one_line(f"registered {pipe.name} {pipe.version} (queue {pipe.queue})"))
+        return EXIT_OK
+    rows: list[tuple[str, ...]] = [
+        ("NAME", "VERSION", "QUEUE", "RUNS", "PENDING", "RUNNING", "COMPLETED", "FAILED", "ABORTED")
+    ]
+    for p in lookup.pipelines(store):
+        counts = [
+            str(p.counts.get(s, 0))
+            for s in ("pending", "running", "completed", "failed", "aborted")
+        ]
+        rows.append(
+            (one_line(p.name), one_line(p.version), one_line(p.queue), str(p.total), *counts)
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

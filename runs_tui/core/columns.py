@@ -1,0 +1,128 @@
+"""Column specs: one spelling for config, view string, CLI `--columns` and the table.
+
+`run`, `version`, `tags`, `status`, `user`, `started`, `updated`, `run_time`, `queue`,
+`m:<title>/<series>:<last|min|max>` for a metric, `p:<section>/<name>` for a
+hyperparameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+BUILTIN = ("run", "version", "tags", "status", "user", "started", "updated", "run_time", "queue")
+DEFAULT_COLUMNS = ("run", "version", "tags", "status", "user", "started", "updated", "run_time")
+AGGS = ("last", "min", "max")
+HEADERS = {
+    "run": "RUN",
+    "version": "VERSION",
+    "tags": "TAGS",
+    "status": "STATUS",
+    "user": "USER",
+    "started": "STARTED",
+    "updated": "UPDATED",
+    "run_time": "RUN TIME",
+    "queue": "QUEUE",
+}
+
+
+class Kind(StrEnum):
+    """How a column filters: by a set of values, a numeric range, a date range or tags."""
+
+    VALUES = "values"
+    RANGE = "range"
+    DATES = "dates"
+    TAGS = "tags"
+
+
+@dataclass(frozen=True)
+class Column:
+    spec: str
+    source: str
+    name: str
+    agg: str = ""
+    series: str = ""
+
+    @property
+    def is_metric(self) -> bool:
+        return self.source == "metric"
+
+    @property
+    def is_param(self) -> bool:
+        return self.source == "param"
+
+    @property
+    def title(self) -> str:
+        """The metric's title (the part before the series)."""
+        return self.name
+
+    @property
+    def header(self) -> str:
+        if self.is_metric:
+            shown = self.name if self.name == self.series else f"{self.name}/{self.series}"
+            return f"{shown} ({self.agg})"
+        if self.is_param:
+            return self.name
+        return HEADERS[self.name]
+
+    @property
+    def kind(self) -> Kind:
+        """The filter a column takes; hyperparameters take both values and ranges."""
+        if self.is_metric or self.name in ("run_time", "run"):
+            return Kind.RANGE
+        if self.name in ("started", "updated"):
+            return Kind.DATES
+        if self.name == "tags":
+            return Kind.TAGS
+        return Kind.VALUES
+
+
+def metric_spec(title: str, series: str, agg: str = "last") -> str:
+    return f"m:{title}/{series}:{agg}"
+
+
+def split_metric_name(name: str) -> tuple[str, str]:
+    """`loss/val` -> ("loss", "val"); a name without a series is its own series."""
+    title, sep, series = name.partition("/")
+    return (title, series) if sep and series else (title, title)
+
+
+def parse_column(spec: str) -> Column:
+    """Read one column spec; the error names the spec and says what is expected."""
+    s = spec.strip()
+    if s in BUILTIN:
+        return Column(s, "builtin", s)
+    if s.startswith("m:"):
+        body, sep, agg = s[2:].rpartition(":")
+        if not sep or agg not in AGGS or not body:
+            raise ValueError(
+                f"invalid metric column {spec!r}: expected m:<title>/<series>:<last|min|max>"
+            )
+        title, series = split_metric_name(body)
+        if not title:
+            raise ValueError(f"invalid metric column {spec!r}: empty title")
+        canonical = metric_spec(title, series, agg)
+        return Column(canonical, "metric", title, agg, series)
+    if s.startswith("p:"):
+        key = s[2:]
+        section, sep, name = key.partition("/")
+        if not sep or not section or not name:
+            raise ValueError(f"invalid hyperparameter column {spec!r}: expected p:<section>/<name>")
+        return Column(s, "param", key)
+    known = ", ".join(BUILTIN)
+    raise ValueError(
+        f"unknown column {spec!r} (known: {known}, m:<title>/<series>:<agg>, p:<section>/<name>)"
+    )
+
+
+def parse_columns(text: str) -> list[Column]:
+    """A comma-separated list of specs, as `--columns` takes it."""
+    specs = [part for part in (p.strip() for p in text.split(",")) if part]
+    if not specs:
+        raise ValueError(f"no columns in {text!r}")
+    return [parse_column(s) for s in specs]
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -1,0 +1,162 @@
+"""Engines and sessions: SQLite by default, PostgreSQL by URL.
+
+SQLite runs in WAL mode with a busy timeout, and every write transaction starts
+with BEGIN IMMEDIATE so that writers queue up instead of failing on upgrade.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, SQLModel
+
+from runs_tui.core import models
+from runs_tui.core.config import default_db_path
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreError(Exception):
+    """A database that cannot be used: the message names it and says why."""
+
+
+def now() -> float:
+    """The store's clock: UTC epoch seconds."""
+    return time.time()
+
+
+def resolve_url(db: str | None = None) -> str:
+    """`--db`, else RUNS_TUI_DB, else the default file; a plain path becomes a SQLite URL."""
+    value = db or os.environ.get("RUNS_TUI_DB") or str(default_db_path())
+    if "://" in value:
+        try:
+            make_url(value)
+        except ArgumentError as exc:
+            raise StoreError(f"invalid database URL {value!r}: {exc}") from exc
+        return value
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise StoreError(f"database path {value!r} is a directory, not a file")
+    if not path.parent.exists():
+        if db is None and not os.environ.get("RUNS_TUI_DB"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            raise StoreError(f"database path {value!r}: folder {str(path.parent)!r} does not exist")
+    return f"sqlite:///{path.resolve()}"
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        poolclass=NullPool,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+class Store:
+    """One database: read sessions, write sessions, and the dialect's facts."""
+
+    def __init__(self, url: str, engine: Engine) -> None:
+        self.url = url
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._write_engine = (
+            engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else engine
+        )
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password, for messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that holds the write lock from its first statement (SQLite)."""
+        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(db: str | None = None, *, create: bool = True) -> Store:
+    """Open (and create or check) the database named by `db`, RUNS_TUI_DB or the default."""
+    url = resolve_url(db)
+    try:
+        if url.startswith("sqlite"):
+            engine = _sqlite_engine(url)
+        else:
+            engine = create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4)
+    except (SQLAlchemyError, ImportError) as exc:
+        raise StoreError(f"cannot open database {url!r}: {exc}") from exc
+    store = Store(url, engine)
+    try:
+        _check_schema(store, create=create)
+    except OperationalError as exc:
+        store.dispose()
+        reason = str(exc.orig) if exc.orig is not None else str(exc)
+        raise StoreError(f"cannot open database {store.display_url!r}: {reason}") from exc
+    except SQLAlchemyError as exc:
+        store.dispose()
+        raise StoreError(f"cannot use database {store.display_url!r}: {exc}") from exc
+    return store
+
+
+def _check_schema(store: Store, *, create: bool) -> None:
+    with store.read() as session:
+        tables = store.engine.dialect.get_table_names(session.connection())
+        if "meta" in tables:
+            row = session.get(models.Meta, "schema_version")
+            found = int(row.value) if row is not None else 0
+            if found > models.SCHEMA_VERSION:
+                raise StoreError(
+                    f"database {store.display_url!r} has schema version {found}, newer than "
+                    f"this runs-tui understands ({models.SCHEMA_VERSION}); upgrade runs-tui"
+                )
+            if found == models.SCHEMA_VERSION:
+                return
+        elif tables and not create:
+            raise StoreError(f"database {store.display_url!r} is not a runs-tui database")
+    if not create:
+        raise StoreError(f"database {store.display_url!r} has no runs-tui tables")
+    with store.write() as session:
+        if not store.is_sqlite:
+            session.execute(text("SELECT pg_advisory_xact_lock(7355608)"))
+        SQLModel.metadata.create_all(session.connection())
+        row = session.get(models.Meta, "schema_version")
+        if row is None:
+            session.add(models.Meta(key="schema_version", value=str(models.SCHEMA_VERSION)))
+        else:
+            row.value = str(models.SCHEMA_VERSION)

@@ -1,0 +1,121 @@
+"""How values read to a person: elapsed times, durations, rounded floats, dates."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from runs_tui.core.columns import Column
+from runs_tui.core.query import RunRow
+from runs_tui.core.status import Status
+from runs_tui.core.text import one_line
+
+
+def ago(t: float | None, at: float) -> str:
+    """ "3m ago"; "" when there is no time."""
+    if t is None:
+        return ""
+    secs = max(at - t, 0.0)
+    if secs < 60:
+        return f"{int(secs)}s ago"
+    if secs < 3600:
+        return f"{int(secs // 60)}m ago"
+    if secs < 86400:
+        return f"{int(secs // 3600)}h ago"
+    return f"{int(secs // 86400)}d ago"
+
+
+def duration(secs: float | None) -> str:
+    """ "42s", "3m 05s", "2h 04m", "3d 02h"."""
+    if secs is None:
+        return ""
+    s = int(max(secs, 0.0))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600:02d}h"
+
+
+def number(value: float, precise: bool = False) -> str:
+    """Rounded to 4 significant digits unless `precise` (the full repr)."""
+    if isinstance(value, int):
+        return str(value)
+    if precise or not math.isfinite(value):
+        return repr(value)
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.4g}"
+
+
+def timestamp(t: float | None) -> str:
+    """The exact local date-time, to the second."""
+    if t is None:
+        return ""
+    return datetime.fromtimestamp(t, UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def iso(t: float | None) -> str:
+    if t is None:
+        return ""
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds")
+
+
+def cell(row: RunRow, column: Column, at: float, precise: bool = False) -> str:
+    """A column's value as the table and `ls` show it, on one safe line."""
+    value = row.value(column, at)
+    if value is None:
+        return ""
+    if column.source == "builtin":
+        return _builtin_cell(row, column.name, value, at)
+    if isinstance(value, float):
+        return number(value, precise)
+    if column.is_param:
+        return one_line(param_text(value, precise))
+    return one_line(str(value))
+
+
+def _builtin_cell(row: RunRow, name: str, value: Any, at: float) -> str:
+    if name == "run":
+        return f"#{value}"
+    if name in ("started", "updated"):
+        return ago(value, at)
+    if name == "run_time":
+        return duration(value)
+    if name == "status":
+        label = Status(value).label
+        if value == Status.RUNNING and row.progress is not None:
+            label += f" {int(row.progress * 100)}%"
+        return label
+    if name == "tags":
+        return one_line(", ".join(value))
+    return one_line(str(value))
+
+
+def param_text(value: str, precise: bool = False) -> str:
+    """A parameter's stored text, rounded like other numbers when it is a float."""
+    try:
+        as_float = float(value)
+    except ValueError:
+        return value
+    if precise or ("." not in value and "e" not in value.lower()):
+        return value
+    return number(as_float)
+
+
+def export_value(row: RunRow, column: Column, at: float) -> Any:
+    """A column's precise value for CSV or JSON: numbers as numbers, times as ISO 8601."""
+    value = row.value(column, at)
+    if value is None:
+        return None
+    if column.source == "builtin":
+        if column.name in ("started", "updated"):
+            return iso(value)
+        if column.name == "tags":
+            return list(value)
+        if column.name == "status":
+            return Status(value).label
+    return value

@@ -1,0 +1,91 @@
+"""Finding things by name: pipelines, runs from `PIPELINE#N` or id, queues, run details."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from runs_tui.core.db import Store
+from runs_tui.core.models import Pipeline, Run
+from runs_tui.core.query import PIPELINE, RUN
+
+
+@dataclass
+class PipelineSummary:
+    id: int
+    name: str
+    version: str
+    queue: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def pipeline_by_name(store: Store, name: str) -> Pipeline:
+    with store.read() as session:
+        pipe: Pipeline | None = session.execute(
+            select(Pipeline).where(PIPELINE.c.name == name)
+        ).scalar()
+    if pipe is None:
+        known = ", ".join(p.name for p in pipelines(store)) or "none registered"
+        raise ValueError(f"unknown pipeline {name!r} (known: {known})")
+    return pipe
+
+
+def pipelines(store: Store) -> list[PipelineSummary]:
+    """Every pipeline with its active (not archived) runs counted by status."""
+    with store.read() as session:
+        out = {
+            p.id: PipelineSummary(p.id, p.name, p.version, p.queue)
+            for p in session.execute(select(Pipeline).order_by(PIPELINE.c.name)).scalars()
+            if p.id is not None
+        }
+        counts = session.execute(
+            select(RUN.c.pipeline_id, RUN.c.status, func.count())
+            .where(RUN.c.archived.is_(False))
+            .group_by(RUN.c.pipeline_id, RUN.c.status)
+        )
+        for pipeline_id, status, n in counts:
+            out[pipeline_id].counts[status] = n
+    return list(out.values())
+
+
+def resolve_refs(store: Store, refs: Sequence[str]) -> list[int]:
+    """Run ids for `refs`, each a global id or `PIPELINE#N`; the error names the first unknown."""
+    out: list[int] = []
+    with store.read() as session:
+        for ref in refs:
+            text = ref.strip()
+            name, sep, number = text.rpartition("#")
+            if sep and name and number.isdigit():
+                stmt = (
+                    select(RUN.c.id)
+                    .join(PIPELINE, PIPELINE.c.id == RUN.c.pipeline_id)
+                    .where(PIPELINE.c.name == name, RUN.c.number == int(number))
+                )
+            elif text.isdigit():
+                stmt = select(RUN.c.id).where(RUN.c.id == int(text))
+            else:
+                raise ValueError(f"invalid run {ref!r}: expected an id or PIPELINE#N")
+            run_id = session.execute(stmt).scalar()
+            if run_id is None:
+                raise ValueError(f"unknown run {ref!r}")
+            out.append(int(run_id))
+    return out
+
+
+def queues(store: Store) -> list[str]:
+    """Queues known from pipelines' defaults and runs, for pickers."""
+    with store.read() as session:
+        names = set(session.execute(select(PIPELINE.c.queue)).scalars())
+        names |= set(session.execute(select(RUN.c.queue).distinct()).scalars())
+    return sorted(names)
+
+
+def run(store: Store, run_id: int) -> Run | None:
+    with store.read() as session:
+        return session.get(Run, run_id)

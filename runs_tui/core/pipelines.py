@@ -1,0 +1,301 @@
+"""Pipeline TOML files: parse, validate, register; parameters and their types.
+
+Plain parameter names live in the `args` section (`lr` is the column `p:args/lr`);
+a sub-table `[parameters.data]` makes the section `data`. Steps refer to them as
+`{lr}` or `{data/path}` inside argv elements; `{{` and `}}` are literal braces.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import select
+
+from runs_tui.core.db import Store, now
+from runs_tui.core.models import Pipeline
+
+DEFAULT_SECTION = "args"
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_REF = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+Value = str | int | float | bool
+
+
+class PipelineError(ValueError):
+    """A pipeline file that cannot be used; the message names the file, key and problem."""
+
+
+@dataclass(frozen=True)
+class StepDef:
+    name: str
+    command: list[str]
+    parents: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PipelineDef:
+    name: str
+    version: str
+    queue: str
+    parameters: dict[str, Value]
+    steps: list[StepDef]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> PipelineDef:
+        data = json.loads(text)
+        steps = [StepDef(**s) for s in data.pop("steps")]
+        return cls(steps=steps, **data)
+
+    def order(self) -> list[StepDef]:
+        """Steps in an order where every parent comes before its children."""
+        by_name = {s.name: s for s in self.steps}
+        done: list[StepDef] = []
+        seen: set[str] = set()
+
+        def visit(step: StepDef) -> None:
+            if step.name in seen:
+                return
+            seen.add(step.name)
+            for parent in step.parents:
+                visit(by_name[parent])
+            done.append(step)
+
+        for step in self.steps:
+            visit(step)
+        return done
+
+
+def env_name(key: str) -> str:
+    """`args/lr` -> RUNS_TUI_PARAM_LR, `data/path` -> RUNS_TUI_PARAM_DATA_PATH."""
+    short = key.removeprefix(f"{DEFAULT_SECTION}/")
+    return "RUNS_TUI_PARAM_" + re.sub(r"[^A-Za-z0-9]", "_", short).upper()
+
+
+def _ref_key(ref: str) -> str:
+    return ref if "/" in ref else f"{DEFAULT_SECTION}/{ref}"
+
+
+def substitute(arg: str, values: dict[str, Any]) -> str:
+    """Fill `{name}` references in one argv element; values are inserted verbatim."""
+
+    def repl(match: re.Match[str]) -> str:
+        if match.group(0) in ("{{", "}}"):
+            return match.group(0)[0]
+        return _format_value(values[_ref_key(match.group(1).strip())])
+
+    return _REF.sub(repl, arg)
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def parse_file(path: str | Path) -> PipelineDef:
+    """Read and validate a pipeline file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise PipelineError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PipelineError(f"{p}: not UTF-8 text (byte {exc.start})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise PipelineError(f"{p}: invalid TOML: {exc}") from exc
+    return validate(data, str(p))
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], where: str, key: str, what: str) -> Any:
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise PipelineError(f"{where}: {key}: expected {what}, got {_describe(value)}")
+    return value
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}"
+
+
+def validate(data: dict[str, Any], where: str = "<pipeline>") -> PipelineDef:
+    """Check a parsed pipeline document; errors name `where`, the key and the problem."""
+    head = _expect(data.get("pipeline"), dict, where, "pipeline", "a [pipeline] table")
+    name = _expect(head.get("name"), str, where, "pipeline.name", "a string").strip()
+    if not name:
+        raise PipelineError(f"{where}: pipeline.name: must not be empty")
+    version = _expect(head.get("version", "1.0.0"), str, where, "pipeline.version", "a string")
+    queue = _expect(head.get("queue", "default"), str, where, "pipeline.queue", "a string").strip()
+    if not queue:
+        raise PipelineError(f"{where}: pipeline.queue: must not be empty")
+    params = _parameters(data.get("parameters", {}), where)
+    raw_steps = _expect(data.get("steps"), list, where, "steps", "an array of [[steps]] tables")
+    if not raw_steps:
+        raise PipelineError(f"{where}: steps: a pipeline needs at least one step")
+    steps = [_step(raw, i, where, params) for i, raw in enumerate(raw_steps)]
+    names = [s.name for s in steps]
+    for i, step in enumerate(steps):
+        if names.index(step.name) != i:
+            raise PipelineError(f"{where}: steps[{i}].name: duplicate step name {step.name!r}")
+        for parent in step.parents:
+            if parent not in names:
+                raise PipelineError(
+                    f"{where}: steps[{i}].parents: unknown parent {parent!r} of step {step.name!r}"
+                )
+    _check_cycles(steps, where)
+    return PipelineDef(name, version, queue, params, steps)
+
+
+def _parameters(raw: Any, where: str) -> dict[str, Value]:
+    table = _expect(raw, dict, where, "parameters", "a [parameters] table")
+    out: dict[str, Value] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            for sub, inner in value.items():
+                out.update(_parameter(f"{key}/{sub}", inner, where))
+        else:
+            out.update(_parameter(f"{DEFAULT_SECTION}/{key}", value, where))
+    return out
+
+
+def _parameter(key: str, value: Any, where: str) -> dict[str, Value]:
+    for part in key.split("/"):
+        if not _NAME.match(part):
+            raise PipelineError(
+                f"{where}: parameters.{key.replace('/', '.')}: invalid name "
+                f"{part!r} (letters, digits, _ . -; not starting with a digit)"
+            )
+    if not isinstance(value, str | int | float | bool):
+        raise PipelineError(
+            f"{where}: parameters.{key.replace('/', '.')}: expected a string, "
+            f"number or boolean, got {_describe(value)}"
+        )
+    return {key: value}
+
+
+def _step(raw: Any, i: int, where: str, params: dict[str, Value]) -> StepDef:
+    key = f"steps[{i}]"
+    table = _expect(raw, dict, where, key, "a table")
+    name = _expect(table.get("name"), str, where, f"{key}.name", "a string").strip()
+    if not name:
+        raise PipelineError(f"{where}: {key}.name: must not be empty")
+    if "command" not in table:
+        raise PipelineError(f"{where}: {key}.command: step {name!r} has no command")
+    command = _expect(table["command"], list, where, f"{key}.command", "an array of strings")
+    if not command:
+        raise PipelineError(f"{where}: {key}.command: step {name!r} has an empty command")
+    for j, arg in enumerate(command):
+        _expect(arg, str, where, f"{key}.command[{j}]", "a string")
+        for ref in _REF.finditer(arg):
+            if ref.group(1) is not None and _ref_key(ref.group(1).strip()) not in params:
+                raise PipelineError(
+                    f"{where}: {key}.command[{j}]: parameter "
+                    f"{{{ref.group(1)}}} is not defined in [parameters]"
+                )
+    parents = _expect(
+        table.get("parents", []), list, where, f"{key}.parents", "an array of strings"
+    )
+    for j, parent in enumerate(parents):
+        _expect(parent, str, where, f"{key}.parents[{j}]", "a string")
+    unknown = set(table) - {"name", "command", "parents"}
+    if unknown:
+        raise PipelineError(f"{where}: {key}: unknown key {sorted(unknown)[0]!r}")
+    return StepDef(name, list(command), list(parents))
+
+
+def _check_cycles(steps: list[StepDef], where: str) -> None:
+    parents = {s.name: s.parents for s in steps}
+    state: dict[str, int] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = " -> ".join([*path[path.index(name) :], name])
+            raise PipelineError(f"{where}: steps: cycle {cycle}")
+        state[name] = 1
+        for parent in parents[name]:
+            visit(parent, [*path, name])
+        state[name] = 2
+
+    for step in steps:
+        visit(step.name, [])
+
+
+def coerce(key: str, default: Value, text: str) -> Value:
+    """Read `text` as the type of `default`; the error names the parameter and the value."""
+    s = text.strip()
+    try:
+        if isinstance(default, bool):
+            low = s.lower()
+            if low in ("true", "yes", "1", "on"):
+                return True
+            if low in ("false", "no", "0", "off"):
+                return False
+            raise ValueError
+        if isinstance(default, int):
+            return int(s)
+        if isinstance(default, float):
+            value = float(s)
+            if not math.isfinite(value):
+                raise ValueError
+            return value
+    except ValueError:
+        kind = {bool: "a boolean (true/false)", int: "an integer", float: "a finite number"}
+        raise ValueError(
+            f"parameter {key.removeprefix(DEFAULT_SECTION + '/')!r}: expected {kind[type(default)]}, got {text!r}"
+        ) from None
+    return text
+
+
+def resolve_params(definition: PipelineDef, given: dict[str, str]) -> dict[str, Value]:
+    """The pipeline's defaults overridden by `given` (keys `lr` or `args/lr`)."""
+    values: dict[str, Value] = dict(definition.parameters)
+    for raw_key, text in given.items():
+        key = _ref_key(raw_key.strip())
+        if key not in values:
+            known = ", ".join(k.removeprefix(f"{DEFAULT_SECTION}/") for k in values) or "none"
+            raise ValueError(
+                f"unknown parameter {raw_key!r} for pipeline {definition.name!r} (known: {known})"
+            )
+        values[key] = coerce(key, definition.parameters[key], text)
+    return values
+
+
+def load_registered(pipe: Pipeline) -> PipelineDef:
+    return PipelineDef.from_json(pipe.definition)
+
+
+def register(store: Store, path: str | Path) -> Pipeline:
+    """Parse `path` and create or update the pipeline of that name."""
+    definition = parse_file(path)
+    folder = str(Path(path).resolve().parent)
+    with store.write() as session:
+        found = session.exec(select(Pipeline).where(Pipeline.name == definition.name)).first()
+        pipe: Pipeline | None = found
+        t = now()
+        if pipe is None:
+            pipe = Pipeline(
+                name=definition.name,
+                version=definition.version,
+                queue=definition.queue,
+                path=folder,
+                definition=definition.to_json(),
+                created=t,
+                updated=t,
+            )
+            session.add(pipe)
+        else:
+            pipe.version, pipe.queue, pipe.path = definition.version, definition.queue, folder
+            pipe.definition, pipe.updated = definition.to_json(), t
+        session.flush()
+        return pipe

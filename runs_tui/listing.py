@@ -1,0 +1,115 @@
+"""`runs-tui ls`: the table's query from the shell, as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+
+from runs_tui.core import export, lookup
+from runs_tui.core.columns import DEFAULT_COLUMNS, Column, parse_column, parse_columns
+from runs_tui.core.db import Store, now
+from runs_tui.core.fmt import cell
+from runs_tui.core.query import RunQuery, RunRow, SortKey, TagFilter, ValueFilter, count, window
+from runs_tui.core.status import Status
+from runs_tui.core.text import clip, one_line, safe
+
+CELL_LIMIT = 40
+
+
+def add_ls_arguments(ls: argparse.ArgumentParser) -> None:
+    ls.add_argument("pipeline", nargs="?", help="a pipeline name (default: every pipeline)")
+    ls.add_argument(
+        "--status",
+        action="append",
+        default=[],
+        metavar="S",
+        help="only runs in this state (repeatable)",
+    )
+    ls.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="T",
+        help="only runs with this tag (repeatable: any of them)",
+    )
+    ls.add_argument("--all-tags", action="store_true", help="require every --tag, not any")
+    ls.add_argument(
+        "--not-tag",
+        action="append",
+        default=[],
+        metavar="T",
+        help="only runs without this tag (repeatable)",
+    )
+    ls.add_argument("--search", default="", help="search number, tags, user, parameters")
+    ls.add_argument(
+        "--sort",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="sort by a column spec; --sort=-SPEC sorts descending (repeatable)",
+    )
+    ls.add_argument("--columns", metavar="SPECS", help="comma-separated column specs")
+    ls.add_argument("--archived", action="store_true", help="list the archive instead")
+    ls.add_argument("--limit", type=int, default=None, help="at most this many runs (table)")
+    ls.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+
+def build_query(store: Store, args: argparse.Namespace) -> RunQuery:
+    """The RunQuery the arguments describe; errors name the bad value."""
+    pipeline_id = lookup.pipeline_by_name(store, args.pipeline).id if args.pipeline else None
+    filters = []
+    if args.status:
+        filters.append(ValueFilter("status", frozenset(Status.parse(s).value for s in args.status)))
+    tags = None
+    if args.tag or args.not_tag:
+        tags = TagFilter(
+            frozenset(args.tag), frozenset(args.not_tag), "all" if args.all_tags else "any"
+        )
+    sort = []
+    for spec in args.sort:
+        desc = spec.startswith("-")
+        column = parse_column(spec.removeprefix("-").removeprefix("+"))
+        sort.append(SortKey(column.spec, desc))
+    return RunQuery(
+        pipeline_id, tuple(filters), tags, args.search, tuple(sort), args.archived, now()
+    )
+
+
+def cmd_ls(store: Store, args: argparse.Namespace) -> int:
+    q = build_query(store, args)
+    columns = (
+        parse_columns(args.columns) if args.columns else [parse_column(c) for c in DEFAULT_COLUMNS]
+    )
+    with_pipeline = args.pipeline is None
+    if args.format != "table":
+        tty = sys.stdout.isatty()
+        out = io.StringIO() if tty else sys.stdout
+        export.write(store, q, columns, args.format, out, with_pipeline=with_pipeline)
+        if isinstance(out, io.StringIO):
+            sys.stdout.write(safe(out.getvalue()).replace("\u240a", "\n"))
+        return 0
+    if args.limit is not None and args.limit < 0:
+        raise ValueError(f"invalid --limit {args.limit}: must be 0 or more")
+    total = count(store, q)
+    limit = total if args.limit is None else min(args.limit, total)
+    rows = [] if limit == 0 else window(store, q, 0, limit)
+    _print_table(rows, columns, q.at or now(), with_pipeline)
+    if len(rows) < total:
+        print(f"({len(rows)} of {total} runs)")
+    return 0
+
+
+def _print_table(rows: list[RunRow], columns: list[Column], at: float, with_pipeline: bool) -> None:
+    heads = (["PIPELINE"] if with_pipeline else []) + [c.header.upper() for c in columns]
+    table = [heads]
+    for row in rows:
+        head = [cell_text(row.pipeline)] if with_pipeline else []
+        table.append(head + [cell_text(cell(row, c, at)) for c in columns])
+    widths = [max(len(r[i]) for r in table) for i in range(len(heads))]
+    for r in table:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+
+
+def cell_text(text: str) -> str:
+    return clip(one_line(text), CELL_LIMIT)

@@ -1,0 +1,65 @@
+"""Fixtures: every test gets its own database file and config path, never the user's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runs_tui.core.db import Store, open_store
+from runs_tui.core.pipelines import register
+
+FIXED_NOW = 1_764_000_000.0  # 2025-11-24 16:00 UTC: the clock of snapshots and seeded data
+
+SIMPLE_PIPELINE = """
+[pipeline]
+name = "simple"
+version = "1.0.0"
+queue = "default"
+
+[parameters]
+lr = 0.01
+epochs = 3
+name = "base"
+flag = false
+
+[[steps]]
+name = "only"
+command = ["python", "-c", "print('hi')"]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _isolated_paths(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("RUNS_TUI_CONFIG", str(home / "config.toml"))
+    monkeypatch.setenv("RUNS_TUI_DB", str(home / "runs.db"))
+    monkeypatch.setenv("RUNS_TUI_USER", "tester")
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "runs.db"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[Store]:
+    s = open_store(str(db_path))
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def pipeline_file(tmp_path: Path) -> Path:
+    path = tmp_path / "simple.toml"
+    path.write_text(SIMPLE_PIPELINE)
+    return path
+
+
+@pytest.fixture
+def simple(store: Store, pipeline_file: Path) -> str:
+    """The registered pipeline `simple`; its name."""
+    return register(store, pipeline_file).name
