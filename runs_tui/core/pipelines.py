@@ -251,8 +251,9 @@ def coerce(key: str, default: Value, text: str) -> Value:
             return value
     except ValueError:
         kind = {bool: "a boolean (true/false)", int: "an integer", float: "a finite number"}
+        short = key.removeprefix(f"{DEFAULT_SECTION}/")
         raise ValueError(
-            f"parameter {key.removeprefix(DEFAULT_SECTION + '/')!r}: expected {kind[type(default)]}, got {text!r}"
+            f"parameter {short!r}: expected {kind[type(default)]}, got {text!r}"
         ) from None
     return text
 
