@@ -66,6 +66,29 @@ def _parser() -> argparse.ArgumentParser:
         act.add_argument("runs", nargs="+", metavar="RUN")
         act.add_argument("--message", default="", help="why (kept in the run's history)")
 
+    agent = sub.add_parser("agent", parents=[common], help="run pipelines from queues")
+    agent.add_argument(
+        "--queue",
+        action="append",
+        default=[],
+        metavar="Q",
+        help="take runs from this queue (repeatable; default: default)",
+    )
+    agent.add_argument("--name", help="agent name (default: HOST-PID)")
+    agent.add_argument("--concurrency", type=int, default=1, help="runs at once (default 1)")
+    agent.add_argument("--poll", type=float, default=1.0, help="seconds between claims/checks")
+    agent.add_argument("--heartbeat", type=float, default=2.0, help="seconds between beats")
+    agent.add_argument(
+        "--stale-after", type=float, default=30.0, help="fail runs whose agent was silent this long"
+    )
+    agent.add_argument(
+        "--grace",
+        type=float,
+        default=10.0,
+        help="seconds between SIGTERM and SIGKILL, and for runs at shutdown",
+    )
+    agent.add_argument("--once", action="store_true", help="exit when the queues are empty")
+
     tag = sub.add_parser("tag", parents=[common], help="add or remove tags")
     tag.add_argument("runs", nargs="+", metavar="RUN")
     tag.add_argument("--add", action="append", default=[], metavar="T")
@@ -117,6 +140,8 @@ def _command(store: Store, args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "ls":
         return cmd_ls(store, args)
+    if args.command == "agent":
+        return _agent(store, args)
     ids = lookup.resolve_refs(store, args.runs)
     if args.command == "tag":
         if not args.add and not args.remove:
@@ -128,6 +153,28 @@ def _command(store: Store, args: argparse.Namespace) -> int:
     for outcome in result.not_affected:
         print(one_line(f"  {outcome.ref}: not affected ({outcome.reason})"))
     return EXIT_OK if result.ok else EXIT_PARTIAL
+
+
+def _agent(store: Store, args: argparse.Namespace) -> int:
+    import logging
+
+    from runs_tui.agent.worker import AgentConfig, AgentWorker, install_signals
+
+    config = AgentConfig(
+        queues=args.queue or ["default"],
+        concurrency=args.concurrency,
+        poll=args.poll,
+        heartbeat=args.heartbeat,
+        stale_after=args.stale_after,
+        grace=args.grace,
+        once=args.once,
+    )
+    if args.name:
+        config.name = args.name
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    worker = AgentWorker(store, config)
+    install_signals(worker)
+    return worker.run()
 
 
 def _key_value(text: str) -> tuple[str, str]:

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from runs_tui.core.db import Store
-from runs_tui.core.models import Pipeline, Run
-from runs_tui.core.query import PIPELINE, RUN
+from runs_tui.core.models import PIPELINE, RUN, Pipeline, Run
 
 
 @dataclass

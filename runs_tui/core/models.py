@@ -6,7 +6,7 @@ Times are UTC epoch seconds stored as floats: the same arithmetic (run time,
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 SCHEMA_VERSION = 1
@@ -173,3 +173,19 @@ class Agent(SQLModel, table=True):
     started: float
     last_seen: float
     stopped: float | None = None
+
+
+def _table(model: type[SQLModel]) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+RUN = _table(Run)
+TAG = _table(RunTag)
+METRIC = _table(Metric)
+PARAM = _table(RunParam)
+PIPELINE = _table(Pipeline)
+STEP = _table(StepRun)
+LOG = _table(LogLine)
+POINT = _table(MetricPoint)
+EVENT = _table(Event)

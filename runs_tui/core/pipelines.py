@@ -161,22 +161,23 @@ def _parameters(raw: Any, where: str) -> dict[str, Value]:
     for key, value in table.items():
         if isinstance(value, dict):
             for sub, inner in value.items():
-                out.update(_parameter(f"{key}/{sub}", inner, where))
+                out.update(_parameter(f"{key}/{sub}", inner, where, f"parameters.{key}.{sub}"))
         else:
-            out.update(_parameter(f"{DEFAULT_SECTION}/{key}", value, where))
+            out.update(_parameter(f"{DEFAULT_SECTION}/{key}", value, where, f"parameters.{key}"))
     return out
 
 
-def _parameter(key: str, value: Any, where: str) -> dict[str, Value]:
+def _parameter(key: str, value: Any, where: str, file_key: str) -> dict[str, Value]:
+    """`file_key` is the key as written in the file, for messages."""
     for part in key.split("/"):
         if not _NAME.match(part):
             raise PipelineError(
-                f"{where}: parameters.{key.replace('/', '.')}: invalid name "
+                f"{where}: {file_key}: invalid name "
                 f"{part!r} (letters, digits, _ . -; not starting with a digit)"
             )
     if not isinstance(value, str | int | float | bool):
         raise PipelineError(
-            f"{where}: parameters.{key.replace('/', '.')}: expected a string, "
+            f"{where}: {file_key}: expected a string, "
             f"number or boolean, got {_describe(value)}"
         )
     return {key: value}

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
-    Table,
     and_,
     case,
     exists,
@@ -28,14 +27,8 @@ from sqlalchemy.sql.expression import ColumnElement as ColumnExpr
 
 from runs_tui.core.columns import Column, parse_column
 from runs_tui.core.db import Store, now
-from runs_tui.core.models import Metric, Pipeline, Run, RunParam, RunTag
+from runs_tui.core.models import METRIC, PARAM, PIPELINE, RUN, TAG
 from runs_tui.core.status import Status
-
-RUN: Table = Run.__table__  # type: ignore[attr-defined]
-TAG: Table = RunTag.__table__  # type: ignore[attr-defined]
-METRIC: Table = Metric.__table__  # type: ignore[attr-defined]
-PARAM: Table = RunParam.__table__  # type: ignore[attr-defined]
-PIPELINE: Table = Pipeline.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -206,7 +199,8 @@ def _filter_clause(flt: Filter, at: float) -> ColumnElement[bool]:
         if column.name == "tags":
             return exists().where(TAG.c.run_id == RUN.c.id, TAG.c.tag.in_(values))
         if column.name == "run":
-            return RUN.c.number.in_([int(v) for v in values if v.lstrip("#").isdigit()])
+            numbers = [_run_number(v.lstrip("#")) for v in values]
+            return RUN.c.number.in_([n for n in numbers if n is not None])
         if column.name == "status":
             values = [Status.parse(v).value for v in values]
         return RUN.c[column.name].in_(values)
@@ -264,10 +258,18 @@ def _search_clause(text: str) -> ColumnElement[bool]:
         exists().where(TAG.c.run_id == RUN.c.id, like(TAG.c.tag)),
         exists().where(PARAM.c.run_id == RUN.c.id, like(PARAM.c.value)),
     ]
-    digits = needle.removeprefix("#")
-    if digits.isdigit():
-        parts.append(RUN.c.number == int(digits))
+    number = _run_number(needle.removeprefix("#"))
+    if number is not None:
+        parts.append(RUN.c.number == number)
     return or_(*parts)
+
+
+def _run_number(digits: str) -> int | None:
+    """`digits` as a run number: ASCII digits only (int() refuses "²"), and small enough
+    for a 64-bit SQL integer (a larger one would fail to bind and is no run's number)."""
+    if digits.isascii() and digits.isdigit() and int(digits) < 2**63:
+        return int(digits)
+    return None
 
 
 def where_clause(q: RunQuery) -> ColumnElement[bool]:

@@ -1,0 +1,174 @@
+"""How agents share work: registration, heartbeats, claims and finding lost runs.
+
+A claim is a compare-and-set from Pending to Running; on PostgreSQL the candidate
+row is picked with FOR UPDATE SKIP LOCKED so many agents do not queue on one row.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select, update
+
+from runs_tui.core.db import Store, now
+from runs_tui.core.models import PIPELINE, RUN, Agent, Event
+from runs_tui.core.status import Status
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A run this agent now owns, for this attempt only."""
+
+    run_id: int
+    attempt: int
+    pipeline: str
+    number: int
+    definition: str
+    folder: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.pipeline}#{self.number}"
+
+
+def register(store: Store, name: str, queues: Sequence[str]) -> None:
+    t = now()
+    with store.write() as session:
+        agent = session.get(Agent, name)
+        if agent is None:
+            agent = Agent(
+                name=name,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                queues=",".join(queues),
+                started=t,
+                last_seen=t,
+            )
+        else:
+            agent.host, agent.pid, agent.queues = (
+                socket.gethostname(),
+                os.getpid(),
+                ",".join(queues),
+            )
+            agent.started, agent.last_seen, agent.stopped = t, t, None
+        session.add(agent)
+
+
+def heartbeat(store: Store, name: str, runs: Sequence[tuple[int, int]]) -> None:
+    """Mark the agent and each of its (run, attempt) alive."""
+    t = now()
+    with store.write() as session:
+        session.execute(update(Agent).where(Agent.name == name).values(last_seen=t))  # type: ignore[arg-type]
+        for run_id, attempt in runs:
+            session.execute(
+                update(RUN)
+                .where(
+                    RUN.c.id == run_id,
+                    RUN.c.attempt == attempt,
+                    RUN.c.agent == name,
+                    RUN.c.status == Status.RUNNING,
+                )
+                .values(heartbeat=t)
+            )
+
+
+def stopped(store: Store, name: str) -> None:
+    with store.write() as session:
+        session.execute(update(Agent).where(Agent.name == name).values(stopped=now()))  # type: ignore[arg-type]
+
+
+def claim(store: Store, name: str, queues: Sequence[str]) -> Claim | None:
+    """Take the oldest Pending run of `queues`, or None when there is none."""
+    with store.write() as session:
+        pick = (
+            select(RUN.c.id, RUN.c.attempt)
+            .where(
+                RUN.c.status == Status.PENDING,
+                RUN.c.queue.in_(list(queues)),
+                RUN.c.archived.is_(False),
+            )
+            .order_by(RUN.c.created, RUN.c.id)
+            .limit(1)
+        )
+        if not store.is_sqlite:
+            pick = pick.with_for_update(skip_locked=True)
+        row = session.execute(pick).first()
+        if row is None:
+            return None
+        run_id, attempt = row
+        t = now()
+        changed = session.execute(
+            update(RUN)
+            .where(RUN.c.id == run_id, RUN.c.status == Status.PENDING, RUN.c.attempt == attempt)
+            .values(
+                status=Status.RUNNING,
+                agent=name,
+                heartbeat=t,
+                updated=t,
+                progress=None,
+                started=func.coalesce(RUN.c.started, t),
+                status_message=f"running on {name}",
+            )
+        ).rowcount  # type: ignore[attr-defined]
+        if not changed:
+            return None
+        session.add(
+            Event(
+                run_id=run_id,
+                time=t,
+                user=name,
+                action="start",
+                from_status=Status.PENDING,
+                to_status=Status.RUNNING,
+                message=f"attempt {attempt} on {name}",
+            )
+        )
+        info = session.execute(
+            select(RUN.c.number, PIPELINE.c.name, PIPELINE.c.definition, PIPELINE.c.path)
+            .join(PIPELINE, PIPELINE.c.id == RUN.c.pipeline_id)
+            .where(RUN.c.id == run_id)
+        ).one()
+        return Claim(run_id, attempt, info.name, info.number, info.definition, info.path)
+
+
+def fail_lost(store: Store, stale_after: float, by: str) -> list[int]:
+    """Fail every Running run whose agent has not beaten for `stale_after` seconds."""
+    limit = now() - stale_after
+    with store.write() as session:
+        rows = session.execute(
+            select(RUN.c.id, RUN.c.attempt, RUN.c.agent, RUN.c.heartbeat).where(
+                RUN.c.status == Status.RUNNING,
+                and_(RUN.c.heartbeat.is_not(None), RUN.c.heartbeat < limit),
+            )
+        ).all()
+        failed = []
+        t = now()
+        for run_id, attempt, agent, beat in rows:
+            message = f"agent lost: {agent} silent for {int(t - beat)}s"
+            changed = session.execute(
+                update(RUN)
+                .where(
+                    RUN.c.id == run_id,
+                    RUN.c.attempt == attempt,
+                    RUN.c.status == Status.RUNNING,
+                    RUN.c.heartbeat < limit,
+                )
+                .values(status=Status.FAILED, finished=t, updated=t, status_message=message)
+            ).rowcount  # type: ignore[attr-defined]
+            if changed:
+                session.add(
+                    Event(
+                        run_id=run_id,
+                        time=t,
+                        user=by,
+                        action="fail",
+                        from_status=Status.RUNNING,
+                        to_status=Status.FAILED,
+                        message=message,
+                    )
+                )
+                failed.append(run_id)
+        return failed

@@ -1,0 +1,82 @@
+"""The line protocol a step prints to report: `::metric ...` and `::progress F`.
+
+Any other line is console log. A malformed protocol line is kept as a log line
+with a note, so a typo in a step is visible instead of silently lost.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+from dataclasses import dataclass
+
+from runs_tui.core.columns import split_metric_name
+
+
+@dataclass(frozen=True)
+class MetricReport:
+    title: str
+    series: str
+    value: float
+    step: int | None
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    fraction: float
+
+
+@dataclass(frozen=True)
+class BadReport:
+    """A line that looked like protocol but was not; `why` says what was wrong."""
+
+    line: str
+    why: str
+
+
+Report = MetricReport | ProgressReport | BadReport | None
+
+
+def parse(line: str) -> Report:
+    """The report in `line`, or None for a console line."""
+    text = line.strip()
+    if text.startswith("::metric "):
+        return _metric(text)
+    if text.startswith("::progress "):
+        return _progress(text)
+    return None
+
+
+def _metric(text: str) -> Report:
+    try:
+        fields = dict(part.split("=", 1) for part in shlex.split(text[len("::metric ") :]))
+    except ValueError:
+        return BadReport(text, "expected name=... value=... [step=...]")
+    name, raw = fields.get("name", ""), fields.get("value", "")
+    if not name:
+        return BadReport(text, "no name=")
+    try:
+        value = float(raw)
+    except ValueError:
+        return BadReport(text, f"value {raw!r} is not a number")
+    if not math.isfinite(value):
+        return BadReport(text, f"value {raw!r} is not finite")
+    step = None
+    if "step" in fields:
+        try:
+            step = int(fields["step"])
+        except ValueError:
+            return BadReport(text, f"step {fields['step']!r} is not an integer")
+    title, series = split_metric_name(name)
+    return MetricReport(title, series, value, step)
+
+
+def _progress(text: str) -> Report:
+    raw = text[len("::progress ") :].strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        return BadReport(text, f"progress {raw!r} is not a number")
+    if not 0.0 <= value <= 1.0:
+        return BadReport(text, f"progress {raw!r} is not between 0 and 1")
+    return ProgressReport(value)

@@ -1,0 +1,161 @@
+"""`runs-tui agent`: claim runs from queues, run them, beat, and find lost runs.
+
+On SIGTERM or SIGINT the agent stops claiming, lets its runs finish within the
+grace period, then aborts what is left with "agent stopped": none stays Running.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+
+from runs_tui.agent import claims
+from runs_tui.agent.executor import Executor, Timing
+from runs_tui.core.db import Store
+
+log = logging.getLogger("runs_tui.agent")
+
+
+@dataclass
+class AgentConfig:
+    queues: list[str] = field(default_factory=lambda: ["default"])
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    concurrency: int = 1
+    poll: float = 1.0
+    heartbeat: float = 2.0
+    stale_after: float = 30.0
+    grace: float = 10.0
+    once: bool = False
+
+    def check(self) -> None:
+        """Reject settings that cannot work; the error names the option and value."""
+        for option in ("poll", "heartbeat", "stale_after", "grace"):
+            value = getattr(self, option)
+            if not value > 0 and not (option == "grace" and value == 0):
+                raise ValueError(f"--{option.replace('_', '-')} {value}: must be positive")
+        if self.concurrency < 1:
+            raise ValueError(f"--concurrency {self.concurrency}: must be at least 1")
+        if self.stale_after <= self.heartbeat:
+            raise ValueError(
+                f"--stale-after {self.stale_after} must be longer than --heartbeat {self.heartbeat}"
+            )
+        if not self.queues or any(not q.strip() for q in self.queues):
+            raise ValueError(f"--queue {self.queues!r}: queue names cannot be empty")
+
+
+class AgentWorker:
+    def __init__(self, store: Store, config: AgentConfig) -> None:
+        config.check()
+        self.store, self.config = store, config
+        self.stop = threading.Event()
+        self.active: dict[int, tuple[Executor, threading.Thread]] = {}
+        self.outcomes: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def request_stop(self, signum: int = signal.SIGTERM, _frame: FrameType | None = None) -> None:
+        if not self.stop.is_set():
+            log.info("agent %s: %s, stopping", self.config.name, signal.Signals(signum).name)
+        self.stop.set()
+
+    def run(self) -> int:
+        cfg = self.config
+        claims.register(self.store, cfg.name, cfg.queues)
+        log.info(
+            "agent %s: queues %s, concurrency %d", cfg.name, ",".join(cfg.queues), cfg.concurrency
+        )
+        beat = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+        beat.start()
+        try:
+            self._loop()
+        finally:
+            self._shutdown()
+            claims.stopped(self.store, cfg.name)
+        return 0
+
+    def _loop(self) -> None:
+        cfg = self.config
+        while not self.stop.is_set():
+            self._reap()
+            claimed = None
+            if len(self.active) < cfg.concurrency:
+                claimed = claims.claim(self.store, cfg.name, cfg.queues)
+            if claimed is not None:
+                self._start(claimed)
+                continue
+            if cfg.once and not self.active:
+                return
+            self.stop.wait(cfg.poll)
+
+    def _start(self, claim: claims.Claim) -> None:
+        log.info("agent %s: claimed %s (attempt %d)", self.config.name, claim.ref, claim.attempt)
+        timing = Timing(self.config.poll, self.config.grace)
+        executor = Executor(self.store, claim, self.config.name, timing, self.stop)
+        thread = threading.Thread(
+            target=self._execute, args=(executor,), name=f"run-{claim.run_id}", daemon=True
+        )
+        with self._lock:
+            self.active[claim.run_id] = (executor, thread)
+        thread.start()
+
+    def _execute(self, executor: Executor) -> None:
+        outcome = executor.run()
+        log.info("agent %s: %s %s", self.config.name, executor.claim.ref, outcome)
+        with self._lock:
+            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+    def _reap(self) -> None:
+        with self._lock:
+            for run_id, (_, thread) in list(self.active.items()):
+                if not thread.is_alive():
+                    del self.active[run_id]
+
+    def _beat(self) -> None:
+        """Beat for the agent and its runs, and fail runs whose agent went silent; goes on
+        while a stopping agent still has runs."""
+        cfg = self.config
+        while True:
+            if self.stop.is_set():
+                time.sleep(min(cfg.heartbeat, 1.0))
+            else:
+                self.stop.wait(cfg.heartbeat)
+            try:
+                with self._lock:
+                    mine = [(e.claim.run_id, e.claim.attempt) for e, _ in self.active.values()]
+                claims.heartbeat(self.store, cfg.name, mine)
+                lost = claims.fail_lost(self.store, cfg.stale_after, cfg.name)
+                if lost:
+                    log.warning("agent %s: failed lost runs %s", cfg.name, lost)
+            except Exception:
+                log.exception("agent %s: heartbeat failed; retrying", cfg.name)
+            if self.stop.is_set() and not self.active:
+                return
+
+    def _shutdown(self) -> None:
+        """Give running runs the grace period, then abort them with "agent stopped"."""
+        with self._lock:
+            running = list(self.active.values())
+        if running:
+            deadline = time.monotonic() + self.config.grace
+            log.info(
+                "agent %s: waiting up to %.0fs for %d run(s)",
+                self.config.name,
+                self.config.grace,
+                len(running),
+            )
+            for executor, _ in running:
+                executor.agent_deadline = deadline
+        self.stop.set()
+        for _, thread in running:
+            thread.join()
+        self._reap()
+
+
+def install_signals(worker: AgentWorker) -> None:
+    signal.signal(signal.SIGTERM, worker.request_stop)
+    signal.signal(signal.SIGINT, worker.request_stop)
