@@ -7,6 +7,7 @@ named, with why), 2 for bad usage or input (the message names the value).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -19,6 +20,7 @@ from runs_tui.core.text import one_line
 from runs_tui.listing import add_ls_arguments, cmd_ls
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a cut-off writer
 
 
 class UsageError(Exception):
@@ -104,11 +106,26 @@ def _fail(message: str) -> NoReturn:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _dispatch(args)
+        code = _dispatch(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # The reader went away (`runs-tui ls | head`): stop quietly, as other tools do.
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
     except (UsageError, StoreError, PipelineError, ValueError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         return 130
+
+
+def _stdout_to_devnull() -> None:
+    """So that the interpreter's final flush of stdout does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import agents  # noqa: F401  (a fixture)
 
 from runs_tui.core.db import Store, open_store
 from runs_tui.core.pipelines import register
@@ -63,3 +64,27 @@ def pipeline_file(tmp_path: Path) -> Path:
 def simple(store: Store, pipeline_file: Path) -> str:
     """The registered pipeline `simple`; its name."""
     return register(store, pipeline_file).name
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database on the server RUNS_TUI_TEST_PG_URL names, dropped after."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = os.environ.get("RUNS_TUI_TEST_PG_URL")
+    if not admin:
+        pytest.skip("RUNS_TUI_TEST_PG_URL is not set")
+    name = f"runs_tui_test_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()

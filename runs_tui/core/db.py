@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel
 
@@ -124,7 +124,7 @@ def open_store(db: str | None = None, *, create: bool = True) -> Store:
     store = Store(url, engine)
     try:
         _check_schema(store, create=create)
-    except OperationalError as exc:
+    except DBAPIError as exc:  # the driver's own words, without SQLAlchemy's SQL and links
         store.dispose()
         reason = str(exc.orig) if exc.orig is not None else str(exc)
         raise StoreError(f"cannot open database {store.display_url!r}: {reason}") from exc

@@ -220,7 +220,10 @@ def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
 
 
 def _cas(session: Session, run: Run, **values: Any) -> bool:
-    """Change `run` only if it is still in the state it was read in."""
+    """Change `run` only if it is still in the state it was read in.
+
+    `run` itself is left as read (no session synchronization): callers use it for the
+    event's `from` state, and a failed compare must not pretend the values were set."""
     stmt = (
         update(Run)
         .where(
@@ -230,6 +233,7 @@ def _cas(session: Session, run: Run, **values: Any) -> bool:
             col(Run.archived) == run.archived,
         )
         .values(**values)
+        .execution_options(synchronize_session=False)
     )
     return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 

@@ -2,7 +2,8 @@
 
 Plain parameter names live in the `args` section (`lr` is the column `p:args/lr`);
 a sub-table `[parameters.data]` makes the section `data`. Steps refer to them as
-`{lr}` or `{data/path}` inside argv elements; `{{` and `}}` are literal braces.
+`{lr}` or `{data/path}` inside argv elements; `{{lr}}` is the literal text `{lr}`,
+and braces around anything that is not a name (inline code, JSON) are left alone.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from runs_tui.core.models import Pipeline
 
 DEFAULT_SECTION = "args"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-_REF = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+_PARAM_REF = r"[A-Za-z_][A-Za-z0-9_.-]*(?:/[A-Za-z_][A-Za-z0-9_.-]*)?"
+_REF = re.compile(rf"\{{\{{({_PARAM_REF})\}}\}}|\{{({_PARAM_REF})\}}")
 Value = str | int | float | bool
 
 
@@ -87,9 +89,9 @@ def substitute(arg: str, values: dict[str, Any]) -> str:
     """Fill `{name}` references in one argv element; values are inserted verbatim."""
 
     def repl(match: re.Match[str]) -> str:
-        if match.group(0) in ("{{", "}}"):
-            return match.group(0)[0]
-        return _format_value(values[_ref_key(match.group(1).strip())])
+        if match.group(1) is not None:
+            return "{" + match.group(1) + "}"
+        return _format_value(values[_ref_key(match.group(2))])
 
     return _REF.sub(repl, arg)
 
@@ -177,8 +179,7 @@ def _parameter(key: str, value: Any, where: str, file_key: str) -> dict[str, Val
             )
     if not isinstance(value, str | int | float | bool):
         raise PipelineError(
-            f"{where}: {file_key}: expected a string, "
-            f"number or boolean, got {_describe(value)}"
+            f"{where}: {file_key}: expected a string, number or boolean, got {_describe(value)}"
         )
     return {key: value}
 
@@ -197,10 +198,10 @@ def _step(raw: Any, i: int, where: str, params: dict[str, Value]) -> StepDef:
     for j, arg in enumerate(command):
         _expect(arg, str, where, f"{key}.command[{j}]", "a string")
         for ref in _REF.finditer(arg):
-            if ref.group(1) is not None and _ref_key(ref.group(1).strip()) not in params:
+            if ref.group(2) is not None and _ref_key(ref.group(2)) not in params:
                 raise PipelineError(
                     f"{where}: {key}.command[{j}]: parameter "
-                    f"{{{ref.group(1)}}} is not defined in [parameters]"
+                    f"{{{ref.group(2)}}} is not defined in [parameters]"
                 )
     parents = _expect(
         table.get("parents", []), list, where, f"{key}.parents", "an array of strings"

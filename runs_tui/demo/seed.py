@@ -37,8 +37,11 @@ METRICS = {
 }
 
 
-def seed(store: Store, at: float, runs_per_pipeline: int = 24, rng_seed: int = 7) -> list[str]:
-    """Register the demo pipelines and write their history ending at `at`."""
+def seed(
+    store: Store, at: float, runs_per_pipeline: int = 24, rng_seed: int = 7, *, live: bool = False
+) -> list[str]:
+    """Register the demo pipelines and write their history ending at `at`; `live` leaves
+    the newest runs Pending instead of Running, for a real agent to take."""
     rng = random.Random(rng_seed)
     names = []
     for filename in PIPELINE_FILES:
@@ -53,6 +56,8 @@ def seed(store: Store, at: float, runs_per_pipeline: int = 24, rng_seed: int = 7
                     status = (Status.RUNNING, Status.PENDING, Status.RUNNING)[
                         runs_per_pipeline - number
                     ]
+                if live and status == Status.RUNNING:
+                    status = Status.PENDING
                 _write_run(session, rng, pipe.id, definition, number, status, at, runs_per_pipeline)
     return names
 
