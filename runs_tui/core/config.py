@@ -1,13 +1,29 @@
-"""Where runs-tui keeps its files: the settings TOML and the default database."""
+"""Settings: where files live, and the settings TOML (read safely, written atomically).
+
+A config that cannot be read (truncated, not UTF-8, wrong types, a directory) is
+moved aside with a timestamp, never overwritten; the app starts on defaults and
+says so. Saves go to a temp file in the same folder, fsync, then `os.replace`,
+mode 0600, so a crash mid-save leaves the old file or the new one, never half.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import tomli_w
 from platformdirs import user_config_dir, user_data_dir
 
 APP_NAME = "runs-tui"
+DEFAULT_REFRESH = 2.0
+MIN_REFRESH = 0.5
+DEFAULT_THEME = "textual-dark"
 
 
 def config_path() -> Path:
@@ -21,3 +37,114 @@ def config_path() -> Path:
 def default_db_path() -> Path:
     """`runs.db` in the user data dir; RUNS_TUI_DB and `--db` override it (see core.db)."""
     return Path(user_data_dir(APP_NAME)) / "runs.db"
+
+
+class ConfigError(ValueError):
+    """A settings value of the wrong type; the message names the key and the value."""
+
+
+@dataclass
+class Settings:
+    refresh: float = DEFAULT_REFRESH
+    theme: str = DEFAULT_THEME
+    last_pipeline: str = ""
+    keymap: dict[str, str] = field(default_factory=dict)
+    pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_toml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"refresh": self.refresh, "theme": self.theme}
+        if self.last_pipeline:
+            out["last_pipeline"] = self.last_pipeline
+        out["keymap"] = dict(self.keymap)
+        out["pipelines"] = {k: v for k, v in self.pipelines.items() if v}
+        return out
+
+    @classmethod
+    def from_toml(cls, data: dict[str, Any]) -> Settings:
+        s = cls()
+        refresh = data.get("refresh", DEFAULT_REFRESH)
+        if not isinstance(refresh, int | float) or isinstance(refresh, bool):
+            raise ConfigError(f"refresh: expected a number of seconds, got {refresh!r}")
+        s.refresh = max(float(refresh), MIN_REFRESH)
+        s.theme = _typed(data, "theme", str, DEFAULT_THEME)
+        s.last_pipeline = _typed(data, "last_pipeline", str, "")
+        keymap = _typed(data, "keymap", dict, {})
+        for key, value in keymap.items():
+            if not isinstance(value, str):
+                raise ConfigError(f"keymap.{key}: expected keys as a string, got {value!r}")
+        s.keymap = dict(keymap)
+        pipelines = _typed(data, "pipelines", dict, {})
+        for name, table in pipelines.items():
+            if not isinstance(table, dict):
+                raise ConfigError(f"pipelines.{name}: expected a table, got {table!r}")
+        s.pipelines = {k: dict(v) for k, v in pipelines.items()}
+        return s
+
+
+def _typed(data: dict[str, Any], key: str, kind: type, default: Any) -> Any:
+    value = data.get(key, default)
+    if not isinstance(value, kind):
+        raise ConfigError(f"{key}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+@dataclass
+class Loaded:
+    settings: Settings
+    warning: str = ""
+
+
+def load(path: Path | None = None) -> Loaded:
+    """Read the settings; on any fault keep the file aside and return defaults + a warning."""
+    p = path or config_path()
+    if not p.exists() and not p.is_symlink():
+        return Loaded(Settings())
+    try:
+        if p.is_dir():
+            raise ConfigError("is a directory")
+        data = tomllib.loads(p.read_bytes().decode("utf-8"))
+        return Loaded(Settings.from_toml(data))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ConfigError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        kept = _move_aside(p)
+        where = f"; kept as {kept}" if kept else "; left in place"
+        return Loaded(Settings(), f"config {p} unreadable ({reason}){where}; using defaults")
+
+
+def _move_aside(p: Path) -> Path | None:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = p.with_name(f"{p.name}.broken-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = p.with_name(f"{p.name}.broken-{stamp}-{n}")
+    try:
+        os.replace(p, target)
+    except OSError:
+        return None
+    return target
+
+
+def save(settings: Settings, path: Path | None = None) -> None:
+    """Write atomically with mode 0600; raises OSError with the path when it cannot."""
+    p = path or config_path()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    data = tomli_w.dumps(settings.to_toml()).encode()
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(p.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

@@ -1,59 +1,121 @@
-"""The Textual app: for now one screen with the pipeline's newest runs."""
+"""The Textual app: settings, theme, keymap, help and the command palette around the
+main screen."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import ClassVar
 
-from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header
+from textual.screen import Screen
 
-from runs_tui.core import lookup
-from runs_tui.core.columns import DEFAULT_COLUMNS, parse_column
-from runs_tui.core.db import Store, now, open_store
-from runs_tui.core.fmt import cell
-from runs_tui.core.query import RunQuery, count, window
+from runs_tui.core import config
+from runs_tui.core.columns import Column
+from runs_tui.core.db import Store, open_store
+from runs_tui.ui.screens.main import MainScreen
+
+Clock = Callable[[], float]
 
 
 class RunsApp(App[None]):
-    """The runs table of one pipeline."""
+    """The runs table; `clock` is injectable so tests and snapshots see a fixed time."""
 
     TITLE = "runs-tui"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit")]
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+    ]
 
-    def __init__(self, store: Store, pipeline: str | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        pipeline: str | None = None,
+        columns: list[Column] | None = None,
+        clock: Clock = time.time,
+        settings: config.Loaded | None = None,
+    ) -> None:
         super().__init__()
         self.store = store
-        self.pipeline = pipeline
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield DataTable(cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        self.clock = clock
+        loaded = settings or config.load()
+        self.settings = loaded.settings
+        self.config_warning = loaded.warning
+        self.start_pipeline = pipeline or self.settings.last_pipeline or None
+        self.start_columns = columns
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        columns = [parse_column(c) for c in DEFAULT_COLUMNS]
-        for column in columns:
-            table.add_column(column.header, key=column.spec)
-        summaries = lookup.pipelines(self.store)
-        chosen = next((p for p in summaries if p.name == self.pipeline), None)
-        chosen = chosen or (summaries[0] if summaries else None)
-        if chosen is None:
-            self.sub_title = "no pipelines registered"
-            return
-        q = RunQuery(chosen.id, at=now())
-        at = q.at or now()
-        for row in window(self.store, q, 0, 200):
-            table.add_row(*(Text(cell(row, c, at)) for c in columns), key=str(row.id))
-        self.sub_title = f"{chosen.name} · {count(self.store, q)} runs"
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        self.set_keymap(self.settings.keymap)
+        self.push_screen(MainScreen(self.start_pipeline, self.start_columns))
+        if self.config_warning:
+            self.notify(self.config_warning, severity="warning", timeout=10, markup=False)
+
+    def watch_theme(self, theme: str) -> None:
+        if theme != self.settings.theme:
+            self.settings.theme = theme
+            self.save_settings()
+
+    def remember_pipeline(self, name: str) -> None:
+        if name != self.settings.last_pipeline:
+            self.settings.last_pipeline = name
+            self.save_settings()
+
+    def save_settings(self) -> None:
+        try:
+            config.save(self.settings)
+        except OSError as exc:
+            self.notify(
+                f"Cannot save settings to {config.config_path()}: {exc.strerror or exc}",
+                severity="error",
+                markup=False,
+            )
+
+    def bindings_list(self, screen: Screen[object]) -> list[tuple[str, str, str]]:
+        """(key, description, id) of every binding active on `screen`, the app's included."""
+        out = []
+        for key, active in screen.active_bindings.items():
+            b = active.binding
+            out.append(
+                (
+                    b.key_display or self.get_key_display(b) or key,
+                    b.description or b.action,
+                    b.id or "",
+                )
+            )
+        return out
+
+    def action_help(self) -> None:
+        from runs_tui.ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.bindings_list(self.screen)))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        seen = set()
+        for _key, active in screen.active_bindings.items():
+            b = active.binding
+            if b.action in seen or not b.description:
+                continue
+            seen.add(b.action)
+            yield SystemCommand(
+                b.description,
+                f"{b.description} ({b.key_display or b.key})",
+                partial(self.run_action, b.action, active.node),
+            )
 
 
 def run_app(db: str | None, pipeline: str | None = None, view: str | None = None) -> int:
     store = open_store(db)
     try:
-        RunsApp(store, pipeline).run()
+        RunsApp(store, pipeline=pipeline).run()
     finally:
         store.dispose()
     return 0

@@ -1,0 +1,139 @@
+"""Everything the details panel shows about one run, loaded in one go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from runs_tui.core.db import Store
+from runs_tui.core.models import EVENT, LOG, PIPELINE, POINT, RUN, STEP
+from runs_tui.core.pipelines import PipelineDef
+from runs_tui.core.query import RunRow, load_rows
+
+LOG_TAIL = 500
+POINTS_PER_SERIES = 120
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    time: float
+    user: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """A step of the pipeline and what its latest attempt did (None: not run yet)."""
+
+    name: str
+    parents: tuple[str, ...]
+    status: str | None = None
+    attempt: int | None = None
+    started: float | None = None
+    finished: float | None = None
+    exit_code: int | None = None
+
+
+@dataclass(frozen=True)
+class LogInfo:
+    id: int
+    attempt: int
+    step: str
+    stream: str
+    time: float
+    line: str
+
+
+@dataclass
+class RunDetails:
+    row: RunRow
+    events: list[EventInfo] = field(default_factory=list)
+    steps: list[StepInfo] = field(default_factory=list)
+    points: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    logs: list[LogInfo] = field(default_factory=list)
+
+
+def load(store: Store, run_id: int, after_log: int = 0) -> RunDetails | None:
+    """The run's details; only log lines with an id above `after_log` (for following)."""
+    rows = load_rows(store, [run_id])
+    if not rows:
+        return None
+    details = RunDetails(rows[0])
+    with store.read() as session:
+        details.events = [
+            EventInfo(*r)
+            for r in session.execute(
+                select(
+                    EVENT.c.time,
+                    EVENT.c.user,
+                    EVENT.c.action,
+                    EVENT.c.from_status,
+                    EVENT.c.to_status,
+                    EVENT.c.message,
+                )
+                .where(EVENT.c.run_id == run_id)
+                .order_by(EVENT.c.id)
+            )
+        ]
+        definition = session.execute(
+            select(PIPELINE.c.definition)
+            .join(RUN, RUN.c.pipeline_id == PIPELINE.c.id)
+            .where(RUN.c.id == run_id)
+        ).scalar_one()
+        latest: dict[str, StepInfo] = {}
+        for r in session.execute(
+            select(
+                STEP.c.name,
+                STEP.c.status,
+                STEP.c.attempt,
+                STEP.c.started,
+                STEP.c.finished,
+                STEP.c.exit_code,
+            )
+            .where(STEP.c.run_id == run_id)
+            .order_by(STEP.c.attempt, STEP.c.id)
+        ).mappings():
+            latest[r["name"]] = StepInfo(
+                r["name"],
+                (),
+                r["status"],
+                r["attempt"],
+                r["started"],
+                r["finished"],
+                r["exit_code"],
+            )
+        for step in PipelineDef.from_json(definition).order():
+            got = latest.get(step.name)
+            details.steps.append(
+                StepInfo(
+                    step.name,
+                    tuple(step.parents),
+                    got.status,
+                    got.attempt,
+                    got.started,
+                    got.finished,
+                    got.exit_code,
+                )
+                if got
+                else StepInfo(step.name, tuple(step.parents))
+            )
+        for title, series, value in session.execute(
+            select(POINT.c.title, POINT.c.series, POINT.c.value)
+            .where(POINT.c.run_id == run_id)
+            .order_by(POINT.c.id)
+        ):
+            details.points.setdefault((title, series), []).append(value)
+        for key, values in details.points.items():
+            details.points[key] = values[-POINTS_PER_SERIES:]
+        tail = (
+            select(LOG.c.id, LOG.c.attempt, LOG.c.step, LOG.c.stream, LOG.c.time, LOG.c.line)
+            .where(LOG.c.run_id == run_id, LOG.c.id > after_log)
+            .order_by(LOG.c.id.desc())
+            .limit(LOG_TAIL)
+        )
+        details.logs = [LogInfo(*r) for r in reversed(session.execute(tail).all())]
+    return details

@@ -1,0 +1,32 @@
+"""Messages thread workers post back to the screen: data loaded, or the store failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from runs_tui.core.details import RunDetails
+from runs_tui.core.query import RunQuery, RunRow
+
+
+@dataclass
+class WindowLoaded(Message):
+    query: RunQuery
+    rows: list[RunRow]
+    total: int
+    at: float
+
+
+@dataclass
+class DetailsLoaded(Message):
+    run_id: int
+    details: RunDetails | None
+    at: float
+
+
+@dataclass
+class StoreFailed(Message):
+    """The database could not be read; the screen keeps its data and retries."""
+
+    error: str

@@ -1,0 +1,172 @@
+"""The runs table: a DataTable that applies a fresh window by changing only what changed.
+
+Rows are keyed by run id; the cursor follows its run, not its row number, and
+the scroll position is kept. Marks are a set of run ids drawn in the first column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, RowKey
+
+from runs_tui.core.columns import Column
+from runs_tui.core.query import RunRow
+from runs_tui.ui.render import MARK, render_cell
+
+MARK_KEY = "__mark"
+
+
+class RunsTable(DataTable[Text]):
+    """Runs as rows, column specs as columns."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "screen.details", "Details", id="details"),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
+        "runs-table--cursor-row",
+        "runs-table--marked",
+    }
+    DEFAULT_CSS = """
+    RunsTable > .runs-table--cursor-row { background: $boost; }
+    RunsTable > .runs-table--marked { background: $accent 25%; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(cursor_type="cell", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
+        self.columns_shown: list[Column] = []
+        self.widths: dict[str, int] = {}
+        self.precise: set[str] = set()
+        self.marks: set[int] = set()
+        self.order: list[int] = []
+        self.rows_by_id: dict[int, RunRow] = {}
+        self._cells: dict[int, list[Text]] = {}
+        self.at = 0.0
+
+    @property
+    def cursor_run(self) -> RunRow | None:
+        if not self.order or not 0 <= self.cursor_row < len(self.order):
+            return None
+        return self.rows_by_id.get(self.order[self.cursor_row])
+
+    @property
+    def cursor_spec(self) -> Column | None:
+        index = self.cursor_column - 1
+        if 0 <= index < len(self.columns_shown):
+            return self.columns_shown[index]
+        return None
+
+    def set_columns(
+        self,
+        columns: Sequence[Column],
+        widths: dict[str, int] | None = None,
+        precise: set[str] | None = None,
+    ) -> None:
+        """Replace the columns; rows are rebuilt from what is loaded."""
+        spec = self.cursor_spec
+        self.columns_shown = list(columns)
+        self.widths = dict(widths or {})
+        self.precise = set(precise or set())
+        self.clear(columns=True)
+        self.add_column(Text(" "), key=MARK_KEY, width=1)
+        for column in self.columns_shown:
+            self.add_column(
+                self._header(column), key=column.spec, width=self.widths.get(column.spec)
+            )
+        rows = [self.rows_by_id[i] for i in self.order]
+        self.order, self._cells = [], {}
+        self._rebuild(rows, keep_run=None)
+        if spec is not None and spec in self.columns_shown:
+            self.move_cursor(column=self.columns_shown.index(spec) + 1)
+
+    def _header(self, column: Column) -> Text:
+        return Text(
+            column.header.upper() if column.source == "builtin" else column.header,
+            style=Style(bold=True),
+        )
+
+    def _cells_for(self, row: RunRow) -> list[Text]:
+        mark = Text(MARK if row.id in self.marks else " ", style=Style(color="yellow", bold=True))
+        return [
+            mark,
+            *(render_cell(row, c, self.at, c.spec in self.precise) for c in self.columns_shown),
+        ]
+
+    def apply(self, rows: Sequence[RunRow], at: float) -> bool:
+        """Show `rows`; returns whether anything on screen changed."""
+        self.at = at
+        new_order = [r.id for r in rows]
+        if new_order != self.order:
+            self._rebuild(rows, keep_run=self.order[self.cursor_row] if self.order else None)
+            return True
+        changed = False
+        for row in rows:
+            self.rows_by_id[row.id] = row
+            cells = self._cells_for(row)
+            old = self._cells.get(row.id, [])
+            for i, (new, before) in enumerate(zip(cells, old, strict=False)):
+                if new.plain != before.plain or new.spans != before.spans:
+                    key = MARK_KEY if i == 0 else self.columns_shown[i - 1].spec
+                    self.update_cell(str(row.id), key, new, update_width=True)
+                    changed = True
+            self._cells[row.id] = cells
+        return changed
+
+    def _rebuild(self, rows: Sequence[RunRow], keep_run: int | None) -> None:
+        old_index = self.cursor_row
+        screen_offset = old_index - int(self.scroll_y)
+        column = self.cursor_column
+        self.clear(columns=False)
+        self.order = [r.id for r in rows]
+        self.rows_by_id = {r.id: r for r in rows}
+        self._cells = {}
+        for row in rows:
+            cells = self._cells_for(row)
+            self._cells[row.id] = cells
+            self.add_row(*cells, key=str(row.id))
+        if not rows:
+            return
+        index = (
+            self.order.index(keep_run)
+            if keep_run in self.rows_by_id
+            else min(old_index, len(rows) - 1)
+        )
+        self.move_cursor(row=index, column=max(column, 1), animate=False, scroll=False)
+        self.scroll_to(y=max(index - screen_offset, 0), animate=False, immediate=True)
+
+    def refresh_marks(self, run_ids: set[int] | None = None) -> None:
+        """Redraw the mark cell of `run_ids` (all loaded rows when None)."""
+        for run_id in run_ids if run_ids is not None else set(self.order):
+            row = self.rows_by_id.get(run_id)
+            if row is None:
+                continue
+            cells = self._cells[run_id]
+            cells[0] = self._cells_for(row)[0]
+            try:
+                self.update_cell(str(run_id), MARK_KEY, cells[0])
+            except CellDoesNotExist:
+                continue
+
+    def move_to_run(self, run_id: int) -> bool:
+        if run_id not in self.rows_by_id:
+            return False
+        self.move_cursor(row=self.order.index(run_id))
+        return True
+
+    def _get_row_style(self, row_index: int, base_style: Style) -> Style:
+        style = super()._get_row_style(row_index, base_style)
+        if 0 <= row_index < len(self.order):
+            if self.order[row_index] in self.marks:
+                style += self.get_component_styles("runs-table--marked").rich_style
+            if row_index == self.cursor_row and self.show_cursor:
+                style += self.get_component_styles("runs-table--cursor-row").rich_style
+        return style
+
+    def row_key_at(self, index: int) -> RowKey:
+        return self.coordinate_to_cell_key(Coordinate(index, 0)).row_key

@@ -1,0 +1,61 @@
+"""The line under the table: how many runs, when refreshed, paused, and the cursor cell."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from runs_tui.core.columns import Column
+from runs_tui.core.fmt import number, param_text, timestamp
+from runs_tui.core.query import RunRow
+from runs_tui.core.text import one_line
+
+
+def cell_detail(row: RunRow | None, column: Column | None, at: float) -> str:
+    """The cursor cell's exact value: a date-time, a precise float, the full text."""
+    if row is None or column is None:
+        return ""
+    value = row.value(column, at)
+    label = column.header
+    if value is None:
+        return f"{label}: —"
+    if column.source == "builtin" and column.name in ("started", "updated"):
+        return f"{label}: {timestamp(value)}"
+    if column.source == "builtin" and column.name == "tags":
+        return f"{label}: {', '.join(value)}"
+    if isinstance(value, float):
+        return f"{label}: {number(value, precise=True)}"
+    if column.is_param:
+        return f"{label}: {param_text(value, precise=True)}"
+    return f"{label}: {value}"
+
+
+class StatusLine(Static):
+    def show(
+        self,
+        *,
+        loaded: int,
+        total: int,
+        refreshed: float | None,
+        paused: bool,
+        detail: str,
+        extra: str = "",
+    ) -> None:
+        left = Text()
+        left.append(f"{loaded:,} of {total:,} runs", Style(bold=True))
+        if extra:
+            left.append(f" · {extra}")
+        if refreshed is not None:
+            left.append(f" · refreshed {datetime.fromtimestamp(refreshed):%H:%M:%S}")
+        if paused:
+            left.append(" · ")
+            left.append("⏸ PAUSED", Style(color="black", bgcolor="yellow", bold=True))
+        grid = Table.grid(expand=True)
+        grid.add_column(ratio=1, no_wrap=True)
+        grid.add_column(justify="right", no_wrap=True, max_width=80)
+        grid.add_row(left, Text(one_line(detail, limit=80), style=Style(dim=True)))
+        self.update(grid)
