@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--pipeline", help="open this pipeline (default: the last used)")
     parser.add_argument("--view", help="open exactly this view (see `Y` in the app)")
+    parser.add_argument("--columns", metavar="SPECS", help="comma-separated column specs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", parents=[common], help="open the app on example pipelines")
@@ -137,7 +138,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command is None:
         from runs_tui.ui.app import run_app
 
-        return run_app(db, pipeline=args.pipeline, view=args.view)
+        return run_app(db, pipeline=args.pipeline, view=args.view, columns=args.columns)
     store = open_store(db)
     try:
         return _command(store, args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,6 +40,8 @@ def _isolated_paths(
     monkeypatch.setenv("RUNS_TUI_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("RUNS_TUI_DB", str(home / "runs.db"))
     monkeypatch.setenv("RUNS_TUI_USER", "tester")
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
 
 
 @pytest.fixture

@@ -60,21 +60,29 @@ def resolve_refs(store: Store, refs: Sequence[str]) -> list[int]:
         for ref in refs:
             text = ref.strip()
             name, sep, number = text.rpartition("#")
-            if sep and name and number.isdigit():
+            if sep and name and _is_digits(number):
                 stmt = (
                     select(RUN.c.id)
                     .join(PIPELINE, PIPELINE.c.id == RUN.c.pipeline_id)
                     .where(PIPELINE.c.name == name, RUN.c.number == int(number))
                 )
-            elif text.isdigit():
+                wanted = int(number)
+            elif _is_digits(text):
                 stmt = select(RUN.c.id).where(RUN.c.id == int(text))
+                wanted = int(text)
             else:
                 raise ValueError(f"invalid run {ref!r}: expected an id or PIPELINE#N")
-            run_id = session.execute(stmt).scalar()
+            # Past a 64-bit SQL integer no run can match (and the driver cannot bind it).
+            run_id = session.execute(stmt).scalar() if wanted < 2**63 else None
             if run_id is None:
                 raise ValueError(f"unknown run {ref!r}")
             out.append(int(run_id))
     return out
+
+
+def _is_digits(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also accepts "²", which `int()` refuses."""
+    return text.isascii() and text.isdigit()
 
 
 def queues(store: Store) -> list[str]:

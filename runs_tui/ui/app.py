@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from runs_tui.core import config
-from runs_tui.core.columns import Column
+from runs_tui.core.columns import Column, parse_columns
 from runs_tui.core.db import Store, open_store
 from runs_tui.ui.screens.main import MainScreen
 
@@ -112,10 +112,14 @@ class RunsApp(App[None]):
             )
 
 
-def run_app(db: str | None, pipeline: str | None = None, view: str | None = None) -> int:
+def run_app(
+    db: str | None, pipeline: str | None = None, view: str | None = None, columns: str | None = None
+) -> int:
+    """Open the app; bad `columns` are refused (exit 2) before the screen is taken over."""
+    shown = parse_columns(columns) if columns else None
     store = open_store(db)
     try:
-        RunsApp(store, pipeline=pipeline).run()
+        RunsApp(store, pipeline=pipeline, columns=shown).run()
     finally:
         store.dispose()
     return 0

@@ -248,7 +248,7 @@ class MainScreen(Screen[None]):
             if name:
                 self.open_pipeline(name)
 
-        self.app.push_screen(PipelinePicker(), chosen)
+        self.app.push_screen(PipelinePicker(self.pipeline.name if self.pipeline else None), chosen)
 
     def action_precise(self) -> None:
         column = self.table.cursor_spec

@@ -34,7 +34,13 @@ def summary_text(p: lookup.PipelineSummary) -> Text:
 
 
 class PipelinePicker(ModalScreen[str | None]):
+    """The cursor starts on the pipeline being shown."""
+
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Close")]
+
+    def __init__(self, current: str | None = None) -> None:
+        super().__init__()
+        self.current = current
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -66,6 +72,9 @@ class PipelinePicker(ModalScreen[str | None]):
         options.add_options(Option(summary_text(p), id=p.name) for p in summaries)
         if not summaries:
             options.add_option(Option(Text("No pipelines registered"), disabled=True))
+        names = [p.name for p in summaries]
+        if self.current in names:
+            options.highlighted = names.index(self.current)
         options.focus()
 
     @on(OptionList.OptionSelected)

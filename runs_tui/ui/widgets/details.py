@@ -44,6 +44,7 @@ def info_table(d: RunDetails, at: float) -> Table:
     r = d.row
     grid = _grid()
     grid.add_row("Run", _safe(f"{r.pipeline} #{r.number}  (id {r.id})"))
+    grid.add_row("Name", _safe(r.name))
     grid.add_row("Status", status_text(r.status, r.progress))
     if r.status_message:
         grid.add_row("Message", _safe(r.status_message))

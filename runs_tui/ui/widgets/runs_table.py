@@ -70,6 +70,8 @@ class RunsTable(DataTable[Text]):
     ) -> None:
         """Replace the columns; rows are rebuilt from what is loaded."""
         spec = self.cursor_spec
+        run = self.cursor_run
+        offset = self.cursor_row - int(self.scroll_y)
         self.columns_shown = list(columns)
         self.widths = dict(widths or {})
         self.precise = set(precise or set())
@@ -81,9 +83,10 @@ class RunsTable(DataTable[Text]):
             )
         rows = [self.rows_by_id[i] for i in self.order]
         self.order, self._cells = [], {}
-        self._rebuild(rows, keep_run=None)
-        if spec is not None and spec in self.columns_shown:
-            self.move_cursor(column=self.columns_shown.index(spec) + 1)
+        column_index = self.columns_shown.index(spec) + 1 if spec in self.columns_shown else 1
+        self._rebuild(
+            rows, keep_run=run.id if run else None, column=column_index, screen_offset=offset
+        )
 
     def _header(self, column: Column) -> Text:
         return Text(
@@ -118,10 +121,17 @@ class RunsTable(DataTable[Text]):
             self._cells[row.id] = cells
         return changed
 
-    def _rebuild(self, rows: Sequence[RunRow], keep_run: int | None) -> None:
+    def _rebuild(
+        self,
+        rows: Sequence[RunRow],
+        keep_run: int | None,
+        column: int | None = None,
+        screen_offset: int | None = None,
+    ) -> None:
         old_index = self.cursor_row
-        screen_offset = old_index - int(self.scroll_y)
-        column = self.cursor_column
+        if screen_offset is None:
+            screen_offset = old_index - int(self.scroll_y)
+        column = self.cursor_column if column is None else column
         self.clear(columns=False)
         self.order = [r.id for r in rows]
         self.rows_by_id = {r.id: r for r in rows}

@@ -35,6 +35,10 @@ def cell_detail(row: RunRow | None, column: Column | None, at: float) -> str:
 
 
 class StatusLine(Static):
+    """`plain` keeps the text shown, for tests and screen readers of the log."""
+
+    plain = ""
+
     def show(
         self,
         *,
@@ -57,5 +61,7 @@ class StatusLine(Static):
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True)
         grid.add_column(justify="right", no_wrap=True, max_width=80)
-        grid.add_row(left, Text(one_line(detail, limit=80), style=Style(dim=True)))
+        right = Text(one_line(detail, limit=80), style=Style(dim=True))
+        grid.add_row(left, right)
+        self.plain = f"{left.plain} | {right.plain}"
         self.update(grid)
