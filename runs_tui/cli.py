@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from runs_tui.core import lookup, ops
 from runs_tui.core.db import Store, StoreError, open_store
-from runs_tui.core.pipelines import PipelineError, register
+from runs_tui.core.pipelines import PipelineError, format_value, register
 from runs_tui.core.status import Action
 from runs_tui.core.text import one_line
 from runs_tui.listing import add_ls_arguments, cmd_ls
@@ -154,7 +154,7 @@ def _command(store: Store, args: argparse.Namespace) -> int:
         new = ops.new_run(store, args.pipeline, params, queue=args.queue, tags=args.tag)
         print(one_line(f"{new.ref}  id={new.id}  status=Pending  queue={new.queue}"))
         for key, value in new.params.items():
-            print(one_line(f"  {key} = {value}"))
+            print(one_line(f"  {key} = {format_value(value)}"))
         return EXIT_OK
     if args.command == "ls":
         return cmd_ls(store, args)

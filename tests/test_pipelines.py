@@ -167,7 +167,10 @@ def test_command_elements_must_be_strings(tmp_path):
 
 
 def test_parents_must_be_a_list(tmp_path):
-    body = '[[steps]]\nname = "a"\ncommand = ["x"]\n\n[[steps]]\nname = "b"\ncommand = ["x"]\nparents = "a"\n'
+    body = (
+        '[[steps]]\nname = "a"\ncommand = ["x"]\n\n'
+        '[[steps]]\nname = "b"\ncommand = ["x"]\nparents = "a"\n'
+    )
     msg = error_of(write(tmp_path, body))
     assert "steps[1].parents" in msg
     assert "expected an array of strings" in msg
@@ -206,7 +209,7 @@ def test_bad_parameter_value_and_name(tmp_path):
     msg = error_of(write(tmp_path, '[[steps]]\nname = "a"\ncommand = ["x"]\n', head=head))
     assert "parameters.9lives" in msg
     assert "invalid name" in msg
-    head = HEAD + "\"bad key\" = 1\n"
+    head = HEAD + '"bad key" = 1\n'
     msg = error_of(write(tmp_path, '[[steps]]\nname = "a"\ncommand = ["x"]\n', head=head))
     assert "parameters.data.bad key" in msg
     assert "invalid name 'bad key'" in msg
@@ -241,7 +244,6 @@ def test_directory_instead_of_file(tmp_path):
 def test_substitute():
     values = {"args/lr": 0.5, "args/flag": True, "args/epochs": 3, "data/path": "/d x"}
     assert substitute("--lr={lr}", values) == "--lr=0.5"
-    assert substitute("{ lr }", values) == "0.5"
     assert substitute("{flag}", values) == "true"
     assert substitute("{args/epochs}x{epochs}", values) == "3x3"
     assert substitute("{data/path}", values) == "/d x"  # verbatim: argv, never a shell
@@ -251,14 +253,19 @@ def test_substitute():
 def test_brace_escapes():
     values = {"args/lr": 0.5}
     assert substitute("{{lr}}", values) == "{lr}"
-    assert substitute("{{{lr}}}", values) == "{0.5}"
-    assert substitute('{{"a": {lr}}}', values) == '{"a": 0.5}'
+    assert substitute("{{lr}}={lr}", values) == "{lr}=0.5"
+    assert substitute('{"a": {lr}}', values) == '{"a": 0.5}'
+    # Braces around what is not a parameter name (inline code) are left alone.
+    assert substitute("print({'x': 1}, {lr})", values) == "print({'x': 1}, 0.5)"
 
 
 def test_escaped_braces_are_not_references(tmp_path):
-    body = '[[steps]]\nname = "a"\ncommand = ["echo", "{{not_a_param}}", "{lr}"]\n'
+    body = (
+        '[[steps]]\nname = "a"\n'
+        'command = ["python", "-c", "print({{not_a_param}}, {\'k\': 1})", "{lr}"]\n'
+    )
     d = parse_file(write(tmp_path, body))
-    assert d.steps[0].command == ["echo", "{{not_a_param}}", "{lr}"]
+    assert d.steps[0].command[2:] == ["print({{not_a_param}}, {'k': 1})", "{lr}"]
 
 
 def test_env_name():

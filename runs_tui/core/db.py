@@ -147,8 +147,11 @@ def _check_schema(store: Store, *, create: bool) -> None:
                 )
             if found == models.SCHEMA_VERSION:
                 return
-        elif tables and not create:
-            raise StoreError(f"database {store.display_url!r} is not a runs-tui database")
+        elif tables:
+            raise StoreError(
+                f"database {store.display_url!r} is not a runs-tui database "
+                f"(it has other tables: {', '.join(sorted(tables)[:5])})"
+            )
     if not create:
         raise StoreError(f"database {store.display_url!r} has no runs-tui tables")
     with store.write() as session:

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from runs_tui.core.db import Store, now
 from runs_tui.core.models import Event, Pipeline, Run, RunParam, RunTag
-from runs_tui.core.pipelines import PipelineDef, load_registered, resolve_params
+from runs_tui.core.pipelines import PipelineDef, format_value, load_registered, resolve_params
 from runs_tui.core.status import Action, Status, eligible, why_not
 
 CHUNK = 500
@@ -127,8 +127,7 @@ def _event(
 def param_row(run_id: int, key: str, value: Any) -> RunParam:
     """A parameter as stored: text always, `num` too when it is a number (not a bool)."""
     num = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-    text = str(value).lower() if isinstance(value, bool) else str(value)
-    return RunParam(run_id=run_id, key=key, value=text, num=num)
+    return RunParam(run_id=run_id, key=key, value=format_value(value), num=num)
 
 
 def new_run(

@@ -91,12 +91,13 @@ def substitute(arg: str, values: dict[str, Any]) -> str:
     def repl(match: re.Match[str]) -> str:
         if match.group(1) is not None:
             return "{" + match.group(1) + "}"
-        return _format_value(values[_ref_key(match.group(2))])
+        return format_value(values[_ref_key(match.group(2))])
 
     return _REF.sub(repl, arg)
 
 
-def _format_value(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """A parameter as text: what steps receive and the store keeps (booleans lower-case)."""
     if isinstance(value, bool):
         return str(value).lower()
     return str(value)

@@ -37,7 +37,7 @@ def log_line(text: str) -> str:
 def clip(text: str, limit: int | None) -> str:
     if limit is None or len(text) <= limit:
         return text
-    return text[: max(limit - 1, 0)] + "…"
+    return text[: limit - 1] + "…" if limit > 0 else ""
 
 
 def is_clean(text: str) -> bool:

@@ -78,8 +78,9 @@ class RunsApp(App[None]):
             )
 
     def bindings_list(self, screen: Screen[object]) -> list[tuple[str, str, str]]:
-        """(key, description, id) of every binding active on `screen`, the app's included."""
-        out = []
+        """(key, description, id) of every binding active on `screen`, the app's included;
+        the remappable ones (with an id) first."""
+        out: list[tuple[str, str, str]] = []
         for key, active in screen.active_bindings.items():
             b = active.binding
             out.append(

@@ -37,7 +37,9 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Label(
-                "Keys (remap them under [keymap] in the config, by id)", classes="dialog-title"
+                "Keys (remap them under [keymap] in the config, by id)",
+                classes="dialog-title",
+                markup=False,
             )
             with VerticalScroll():
                 yield Static(keys_table(self.bindings))

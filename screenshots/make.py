@@ -1,0 +1,80 @@
+"""Regenerate screenshots/*.svg from the demo data with a fixed clock.
+
+Run from the repository root: `python screenshots/make.py`. It never touches the
+user's config or data: everything lives in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+HERE = Path(__file__).parent
+FIXED_NOW = 1_764_000_000.0
+SIZE = (120, 36)
+Steps = Callable[[Pilot[None]], Awaitable[None]]
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def keys(pilot: Pilot[None], *pressed: str) -> None:
+    await settle(pilot)
+    await pilot.press(*pressed)
+    await settle(pilot)
+
+
+SHOTS: dict[str, Steps] = {
+    "table": settle,
+    "details-pane": lambda p: keys(p, "down", "down", "down", "enter"),
+    "details-view": lambda p: keys(p, "down", "down", "down", "down", "v"),
+    "help": lambda p: keys(p, "question_mark"),
+}
+
+
+async def shoot(db: str, name: str, steps: Steps) -> None:
+    from runs_tui.core import config
+    from runs_tui.core.db import open_store
+    from runs_tui.ui.app import RunsApp
+
+    store = open_store(db)
+    try:
+        app = RunsApp(store, pipeline="train-resnet", clock=lambda: FIXED_NOW,
+                      settings=config.Loaded(config.Settings(refresh=3600)))
+        async with app.run_test(size=SIZE) as pilot:
+            await steps(pilot)
+            app.save_screenshot(f"{name}.svg", str(HERE))
+    finally:
+        store.dispose()
+
+
+def main() -> None:
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["RUNS_TUI_CONFIG"] = str(Path(tmp) / "config.toml")
+        from runs_tui.core.db import open_store
+        from runs_tui.demo.seed import seed
+
+        db = str(Path(tmp) / "demo.db")
+        store = open_store(db)
+        seed(store, FIXED_NOW)
+        store.dispose()
+        wanted = sys.argv[1:] or list(SHOTS)
+        for name in wanted:
+            asyncio.run(shoot(db, name, SHOTS[name]))
+            print(f"screenshots/{name}.svg")
+
+
+if __name__ == "__main__":
+    main()
