@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from urllib.parse import quote
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -131,7 +132,17 @@ def open_store(db: str | None = None, *, create: bool = True) -> Store:
     except SQLAlchemyError as exc:
         store.dispose()
         raise StoreError(f"cannot use database {store.display_url!r}: {exc}") from exc
+    if store.is_sqlite:
+        store.dispose()
+        store = Store(url, _sqlite_engine(_never_create(url)))
     return store
+
+
+def _never_create(url: str) -> str:
+    """The same SQLite file opened read-write only: if it vanishes (an unmounted disk, a
+    moved file) later connections fail loudly instead of creating an empty database."""
+    path = make_url(url).database or ""
+    return f"sqlite:///file:{quote(path)}?mode=rw&uri=true"
 
 
 def _check_schema(store: Store, *, create: bool) -> None:

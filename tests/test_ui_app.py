@@ -1,0 +1,102 @@
+"""Around the table: help, command palette, themes kept, the database going away."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from textual.widgets import Static
+from ui_support import SIZE, make_app, settle, status_line, table, visible_rows
+
+from runs_tui.core import config, ops
+from runs_tui.core.db import Store
+from runs_tui.ui.screens.help import HelpScreen
+
+
+async def test_help_lists_every_key_with_its_id(store: Store, simple: str):
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        ids = {binding_id for _, _, binding_id in app.screen.bindings}
+        assert {"quit", "help", "details", "view", "pause", "refresh", "pipeline",
+                "precise"} <= ids
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_runs_an_action(store: Store, simple: str):
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Pause")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.paused  # type: ignore[attr-defined]
+        assert "PAUSED" in status_line(pilot)
+
+
+async def test_theme_is_kept_in_the_config(store: Store, simple: str):
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.theme = "nord"
+        await pilot.pause()
+    assert config.load().settings.theme == "nord"
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.theme == "nord"
+
+
+async def test_keymap_from_the_config_remaps_a_binding(store: Store, simple: str):
+    config.save(config.Settings(keymap={"pause": "z"}))
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("z")
+        await pilot.pause()
+        assert "PAUSED" in status_line(pilot)
+
+
+async def test_database_gone_shows_a_banner_keeps_data_and_recovers(
+        store: Store, simple: str, db_path: Path):
+    run = ops.new_run(store, simple)
+    app = make_app(store, refresh=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert len(visible_rows(pilot)) == 1
+        aside = db_path.with_name("aside.db")
+        os.replace(db_path, aside)
+        await pilot.pause(1.2)
+        await settle(pilot)
+        banner = app.screen.query_one("#banner", Static)
+        assert banner.has_class("-visible")
+        assert "Database unavailable" in str(banner.render())
+        assert len(visible_rows(pilot)) == 1, "the last data stays on screen"
+        assert app.is_running
+        os.replace(aside, db_path)
+        ops.abort(store, [run.id])
+        await pilot.pause(1.2)
+        await settle(pilot)
+        assert not banner.has_class("-visible")
+        assert visible_rows(pilot)[0][4] == "Aborted"
+        assert table(pilot).cursor_run is not None
+
+
+async def test_a_broken_config_is_kept_aside_and_the_app_warns(store: Store, simple: str):
+    path = config.config_path()
+    path.write_bytes(b"refresh = [unterminated\n\xff")
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "unreadable" in app.config_warning
+        messages = [n.message for n in app._notifications]
+        assert any("unreadable" in m for m in messages)
+    kept = [p for p in path.parent.iterdir() if p.name.startswith("config.toml.broken-")]
+    assert len(kept) == 1 and kept[0].read_bytes().endswith(b"\xff")
