@@ -49,8 +49,11 @@ class Outcome:
 
 @dataclass
 class BulkResult:
+    """Per run, affected or not and why; `verb` overrides the action's past tense."""
+
     action: Action
     outcomes: list[Outcome] = field(default_factory=list)
+    verb: str = ""
 
     @property
     def affected(self) -> list[Outcome]:
@@ -66,7 +69,7 @@ class BulkResult:
 
     def summary(self) -> str:
         """E.g. "Aborted 5 of 12; 7 not eligible (3 Completed, 4 Failed)"."""
-        verb = _PAST[self.action]
+        verb = self.verb or _PAST[self.action]
         text = f"{verb} {len(self.affected)} of {len(self.outcomes)}"
         missed = self.not_affected
         if missed:
@@ -329,6 +332,15 @@ def continue_runs(store: Store, ids: Sequence[int], **kw: Any) -> BulkResult:
 
 def retry(store: Store, ids: Sequence[int], **kw: Any) -> BulkResult:
     return transition(store, Action.RETRY, ids, **kw)
+
+
+def resume(store: Store, ids: Sequence[int], **kw: Any) -> BulkResult:
+    """`c` in the table: continue the Aborted and retry the Failed, each run by its own CAS."""
+    first = transition(store, Action.CONTINUE, ids, **kw)
+    failed = [o.run_id for o in first.not_affected if o.reason == Status.FAILED.label]
+    retried = {o.run_id: o for o in transition(store, Action.RETRY, failed, **kw).outcomes}
+    outcomes = [retried.get(o.run_id, o) for o in first.outcomes]
+    return BulkResult(Action.CONTINUE, outcomes, verb="Continued or retried")
 
 
 def archive(store: Store, ids: Sequence[int], **kw: Any) -> BulkResult:

@@ -8,6 +8,7 @@ from textual.message import Message
 
 from runs_tui.core.details import RunDetails
 from runs_tui.core.query import RunQuery, RunRow
+from runs_tui.core.status import Action
 
 
 @dataclass
@@ -30,3 +31,12 @@ class StoreFailed(Message):
     """The database could not be read; the screen keeps its data and retries."""
 
     error: str
+
+
+@dataclass
+class MarksCounted(Message):
+    """What the marked runs allow, and how many of them the current filter hides."""
+
+    marks: frozenset[int]
+    counts: dict[Action, int]
+    hidden: int

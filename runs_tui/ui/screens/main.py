@@ -6,7 +6,7 @@ what changed. The store failing shows a banner and retries; the last data stays.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
@@ -23,26 +23,37 @@ from runs_tui.core.columns import DEFAULT_COLUMNS, Column, parse_column
 from runs_tui.core.db import StoreError
 from runs_tui.core.query import RunQuery, count, window
 from runs_tui.core.text import one_line
-from runs_tui.ui.messages import DetailsLoaded, StoreFailed, WindowLoaded
+from runs_tui.ui.messages import DetailsLoaded, MarksCounted, StoreFailed, WindowLoaded
+from runs_tui.ui.screens.run_actions import RunActions
+from runs_tui.ui.widgets.action_bar import ActionBar
 from runs_tui.ui.widgets.details import DetailsPanel
 from runs_tui.ui.widgets.runs_table import RunsTable
 from runs_tui.ui.widgets.status_line import StatusLine, cell_detail
-
-if TYPE_CHECKING:
-    from runs_tui.ui.app import RunsApp
 
 PAGE = 200
 LOAD_MORE_WITHIN = 20
 VIEW_COLUMNS = ("run", "status")
 
 
-class MainScreen(Screen[None]):
+class MainScreen(RunActions, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "mark", "Mark", id="mark"),
+        Binding("shift+up", "extend(-1)", "Mark up", show=False, id="extend_up"),
+        Binding("shift+down", "extend(1)", "Mark down", show=False, id="extend_down"),
+        Binding("asterisk", "select_menu", "Select", key_display="*", show=False, id="select"),
+        Binding("escape", "clear_marks", "Clear marks", show=False, id="clear_marks"),
+        Binding("m", "menu", "Menu", id="menu"),
+        Binding("n", "new_run", "New run", id="new_run"),
+        Binding("a", "abort", "Abort", id="abort"),
+        Binding("c", "resume", "Continue", id="continue"),
+        Binding("t", "tag", "Tag", id="tag"),
+        Binding("x", "archive", "Archive", id="archive"),
+        Binding("A", "toggle_archive", "Archive view", show=False, id="archive_view"),
         Binding("v", "toggle_view", "View", id="view"),
-        Binding("p", "pause", "Pause", id="pause"),
-        Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("p", "pause", "Pause", show=False, id="pause"),
+        Binding("r", "refresh", "Refresh", show=False, id="refresh"),
         Binding("P", "pick_pipeline", "Pipeline", id="pipeline"),
-        Binding("full_stop", "precise", "Precise", id="precise", key_display="."),
+        Binding("full_stop", "precise", "Precise", show=False, id="precise", key_display="."),
         Binding("y", "copy_cell", "Copy", show=False, id="copy_cell"),
     ]
 
@@ -59,25 +70,19 @@ class MainScreen(Screen[None]):
         self.refreshed: float | None = None
         self.mode = "table"
         self.store_error = ""
-
-    @property
-    def runs_app(self) -> RunsApp:
-        from runs_tui.ui.app import RunsApp
-
-        assert isinstance(self.app, RunsApp)
-        return self.app
+        self.page = PAGE
+        self.archive_view = False
+        self.follow_run: int | None = None
+        self.mark_info = ""
 
     def compose(self) -> ComposeResult:
         yield Static(id="banner")
         with Container(id="body"):
             yield RunsTable(id="runs")
             yield DetailsPanel(id="details")
+        yield ActionBar(id="action-bar")
         yield StatusLine(id="status")
-        yield Footer()
-
-    @property
-    def table(self) -> RunsTable:
-        return self.query_one(RunsTable)
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.table.set_columns(self.columns)
@@ -114,9 +119,9 @@ class MainScreen(Screen[None]):
             self.sub_title = "no pipelines: register one with `runs-tui pipeline register FILE`"
             self._show_status()
             return
-        self.sub_title = summary.name
         self.runs_app.remember_pipeline(summary.name)
-        self.run_query = RunQuery(summary.id)
+        self.run_query = RunQuery(summary.id, archived=self.archive_view)
+        self.sub_title = self.title_for()
         self.limit = PAGE
         self.reload()
 
@@ -159,6 +164,8 @@ class MainScreen(Screen[None]):
         self.total = message.total
         self.refreshed = message.at
         self.table.apply(message.rows, message.at)
+        if self.follow_run is not None and self.table.move_to_run(self.follow_run):
+            self.follow_run = None
         self._show_status()
 
     @on(DetailsLoaded)
@@ -166,6 +173,21 @@ class MainScreen(Screen[None]):
         current = self.table.cursor_run
         if current is not None and current.id == message.run_id:
             self.query_one(DetailsPanel).show(message.details, message.at)
+
+    @on(MarksCounted)
+    def _marks_counted(self, message: MarksCounted) -> None:
+        if message.marks != self.table.marks:
+            return
+        n = len(message.marks)
+        self.query_one(ActionBar).show(n, message.counts, message.hidden, self.archive_view)
+        hidden = f" ({message.hidden:,} hidden by the filter)" if message.hidden else ""
+        self.mark_info = f"{n:,} marked{hidden}" if n else ""
+        self._show_status()
+
+    def title_for(self) -> str:
+        if self.pipeline is None:
+            return ""
+        return f"{self.pipeline.name} · ARCHIVE" if self.archive_view else self.pipeline.name
 
     @on(StoreFailed)
     def _store_failed(self, message: StoreFailed) -> None:
@@ -191,7 +213,7 @@ class MainScreen(Screen[None]):
             and loaded < self.total
             and self.limit <= loaded
         ):
-            self.limit += PAGE
+            self.limit += self.page
             self.reload()
         run = self.table.cursor_run
         panel = self.query_one(DetailsPanel)
@@ -205,6 +227,7 @@ class MainScreen(Screen[None]):
             total=self.total,
             refreshed=self.refreshed,
             paused=self.paused,
+            extra=self.mark_info,
             detail=cell_detail(table.cursor_run, table.cursor_spec, self.runs_app.clock()),
         )
 

@@ -1,0 +1,116 @@
+"""What a set of marked runs allows: counts per action, and how many a filter hides.
+
+Marks are run ids, possibly many (a whole pipeline); every question about them is
+answered in SQL, in chunks, never by loading the runs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import and_, func, select
+
+from runs_tui.core.db import Store
+from runs_tui.core.models import PARAM, RUN, TAG
+from runs_tui.core.query import RunQuery, where_clause
+from runs_tui.core.status import Action, Status, eligible
+
+CHUNK = 20_000
+MENU_ACTIONS = (
+    Action.ABORT,
+    Action.CONTINUE,
+    Action.RETRY,
+    Action.ADD_TAG,
+    Action.ARCHIVE,
+    Action.RESTORE,
+)
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
+    for i in range(0, len(ids), CHUNK):
+        yield list(ids[i : i + CHUNK])
+
+
+def state_counts(store: Store, ids: Iterable[int]) -> Counter[tuple[str, bool]]:
+    """How many of `ids` are in each (status, archived)."""
+    counts: Counter[tuple[str, bool]] = Counter()
+    with store.read() as session:
+        for chunk in _chunks(sorted(ids)):
+            for status, archived, n in session.execute(
+                select(RUN.c.status, RUN.c.archived, func.count())
+                .where(RUN.c.id.in_(chunk))
+                .group_by(RUN.c.status, RUN.c.archived)
+            ):
+                counts[(status, bool(archived))] += n
+    return counts
+
+
+def action_counts(counts: Counter[tuple[str, bool]]) -> dict[Action, int]:
+    """For each menu action, how many of the counted runs it can affect."""
+    return {
+        action: sum(
+            n
+            for (status, archived), n in counts.items()
+            if eligible(action, Status(status), archived)
+        )
+        for action in MENU_ACTIONS
+    }
+
+
+def hidden(store: Store, q: RunQuery, ids: Iterable[int]) -> int:
+    """How many of `ids` the query's filters (or the archive switch) leave out."""
+    wanted = sorted(ids)
+    shown = 0
+    with store.read() as session:
+        for chunk in _chunks(wanted):
+            shown += session.execute(
+                select(func.count())
+                .select_from(RUN)
+                .where(and_(where_clause(q), RUN.c.id.in_(chunk)))
+            ).scalar_one()
+    return len(wanted) - shown
+
+
+def last_params(store: Store, pipeline_id: int) -> dict[str, str]:
+    """The newest run's parameters as text (what the new-run form starts from)."""
+    with store.read() as session:
+        newest = session.execute(
+            select(RUN.c.id)
+            .where(RUN.c.pipeline_id == pipeline_id)
+            .order_by(RUN.c.number.desc())
+            .limit(1)
+        ).scalar()
+        if newest is None:
+            return {}
+        return {
+            key: value
+            for key, value in session.execute(
+                select(PARAM.c.key, PARAM.c.value).where(PARAM.c.run_id == newest)
+            )
+        }
+
+
+def pipeline_tags(store: Store, pipeline_id: int) -> list[str]:
+    """Every tag used in the pipeline, most used first, for suggestions."""
+    with store.read() as session:
+        rows = session.execute(
+            select(TAG.c.tag, func.count().label("n"))
+            .join(RUN, RUN.c.id == TAG.c.run_id)
+            .where(RUN.c.pipeline_id == pipeline_id)
+            .group_by(TAG.c.tag)
+            .order_by(func.count().desc(), TAG.c.tag)
+        )
+        return [tag for tag, _ in rows]
+
+
+def tags_of(store: Store, ids: Iterable[int]) -> Counter[str]:
+    """The tags the runs carry, with how many of them carry each."""
+    counts: Counter[str] = Counter()
+    with store.read() as session:
+        for chunk in _chunks(sorted(ids)):
+            for tag, n in session.execute(
+                select(TAG.c.tag, func.count()).where(TAG.c.run_id.in_(chunk)).group_by(TAG.c.tag)
+            ):
+                counts[tag] += n
+    return counts

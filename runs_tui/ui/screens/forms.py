@@ -1,0 +1,190 @@
+"""Forms: a new run (parameters, tags, queue) and tags to add or remove."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
+from textual.widgets import Button, Collapsible, Input, Label, Select, SelectionList
+from textual.widgets.selection_list import Selection
+
+from runs_tui.core.pipelines import DEFAULT_SECTION, Value, coerce, format_value
+from runs_tui.core.text import one_line
+
+
+@dataclass(frozen=True)
+class NewRunRequest:
+    params: dict[str, str]
+    queue: str
+    tags: list[str]
+
+
+def split_tags(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _field_id(key: str) -> str:
+    return "param-" + "".join(c if c.isalnum() else "_" for c in key)
+
+
+class NewRunScreen(ModalScreen[NewRunRequest | None]):
+    """The seed's NEW RUN modal: fields prefilled with the last run's values."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Cancel"),
+        Binding("ctrl+s", "submit", "Run", priority=True),
+    ]
+
+    def __init__(
+        self,
+        pipeline: str,
+        defaults: dict[str, Value],
+        prefill: dict[str, str],
+        queue: str,
+        queues: list[str],
+        tags: list[str],
+    ) -> None:
+        super().__init__()
+        self.pipeline, self.defaults, self.prefill = pipeline, defaults, prefill
+        self.queue, self.queues, self.known_tags = queue, queues, tags
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(
+                f"New run of {one_line(self.pipeline)}", classes="dialog-title", markup=False
+            )
+            with VerticalScroll(id="new-run-fields"):
+                for key, default in self.defaults.items():
+                    short = key.removeprefix(f"{DEFAULT_SECTION}/")
+                    kind = type(default).__name__
+                    yield Label(
+                        f"{short}  ({kind}, default {format_value(default)})",
+                        markup=False,
+                        classes="field-label",
+                    )
+                    yield Input(
+                        self.prefill.get(key, format_value(default)),
+                        id=_field_id(key),
+                        classes="param",
+                    )
+                    yield Label(
+                        "", classes="field-error", id=f"{_field_id(key)}-error", markup=False
+                    )
+                yield Label("Tags (comma-separated)", classes="field-label")
+                yield Input(
+                    id="new-run-tags",
+                    placeholder="e.g. sweep, lr-search",
+                    suggester=SuggestFromList(self.known_tags, case_sensitive=False),
+                )
+                with Collapsible(title="Advanced configurations", id="advanced"):
+                    yield Label("Execution queue", classes="field-label")
+                    options = [(one_line(q), q) for q in self.queues]
+                    yield Select(
+                        options,
+                        value=self.queue if self.queue in self.queues else Select.BLANK,
+                        allow_blank=True,
+                        id="queue",
+                    )
+                    yield Input(placeholder="or a new queue name", id="new-queue")
+            yield Label("", id="form-error", classes="field-error", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Run (ctrl+s)", variant="primary", id="run")
+                yield Button("Cancel (esc)", id="cancel")
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#run")
+    def _run(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_submit(self) -> None:
+        """Check every field by its type; the first error names the field and value."""
+        params: dict[str, str] = {}
+        first_bad: Input | None = None
+        for key, default in self.defaults.items():
+            field = self.query_one(f"#{_field_id(key)}", Input)
+            error = self.query_one(f"#{_field_id(key)}-error", Label)
+            try:
+                coerce(key, default, field.value)
+            except ValueError as exc:
+                error.update(str(exc))
+                first_bad = first_bad or field
+                continue
+            error.update("")
+            params[key] = field.value
+        new_queue = self.query_one("#new-queue", Input).value.strip()
+        chosen = self.query_one("#queue", Select).value
+        queue = new_queue or (chosen if isinstance(chosen, str) else self.queue)
+        if first_bad is not None:
+            self.query_one("#form-error", Label).update("Fix the fields marked above")
+            first_bad.focus()
+            return
+        tags = split_tags(self.query_one("#new-run-tags", Input).value)
+        self.dismiss(NewRunRequest(params, queue, tags))
+
+
+@dataclass(frozen=True)
+class TagChange:
+    add: list[str]
+    remove: list[str]
+
+
+class TagScreen(ModalScreen[TagChange | None]):
+    """Add tags (existing ones suggested) and pick tags to remove, for the runs acted on."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Cancel"),
+        Binding("ctrl+s", "submit", "Apply", priority=True),
+    ]
+
+    def __init__(self, n_runs: int, known: list[str], current: Counter[str]) -> None:
+        super().__init__()
+        self.n_runs, self.known, self.current = n_runs, known, current
+
+    def compose(self) -> ComposeResult:
+        runs = f"{self.n_runs:,} run{'s' if self.n_runs != 1 else ''}"
+        with Vertical(classes="dialog"):
+            yield Label(f"Tags of {runs}", classes="dialog-title")
+            yield Label("Add (comma-separated; existing tags are suggested)", classes="field-label")
+            yield Input(id="add-tags", suggester=SuggestFromList(self.known, case_sensitive=False))
+            yield Label("Remove (space to pick)", classes="field-label")
+            yield SelectionList[str](
+                *(
+                    Selection(f"{one_line(tag, limit=40)}  ({n} of {self.n_runs})", tag)
+                    for tag, n in self.current.most_common()
+                ),
+                id="remove-tags",
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Apply (ctrl+s)", variant="primary", id="apply")
+                yield Button("Cancel (esc)", id="cancel")
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#apply")
+    def _apply(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_submit(self) -> None:
+        add = split_tags(self.query_one("#add-tags", Input).value)
+        remove = list(self.query_one("#remove-tags", SelectionList).selected)
+        self.dismiss(TagChange(add, remove) if add or remove else None)

@@ -1,0 +1,136 @@
+"""Small modal menus: the action menu with counts, the selection menu, a confirmation."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, OptionList
+from textual.widgets.option_list import Option
+
+from runs_tui.core.status import Action
+
+MENU_LABELS = {
+    Action.DETAILS: "Details",
+    Action.RUN: "New run",
+    Action.ABORT: "Abort",
+    Action.CONTINUE: "Continue",
+    Action.RETRY: "Retry",
+    Action.ADD_TAG: "Add / remove tags",
+    Action.ARCHIVE: "Archive",
+    Action.RESTORE: "Restore",
+}
+MENU_KEYS = {
+    Action.DETAILS: "⏎",
+    Action.RUN: "n",
+    Action.ABORT: "a",
+    Action.CONTINUE: "c",
+    Action.RETRY: "c",
+    Action.ADD_TAG: "t",
+    Action.ARCHIVE: "x",
+    Action.RESTORE: "x",
+}
+
+
+def menu_option(action: Action, count: int | None) -> Option:
+    """`count` None: the action does not depend on the runs (Details, New run)."""
+    text = Text(f" {MENU_KEYS[action]:<2} ", Style(bold=True, color="cyan"))
+    text.append(MENU_LABELS[action].ljust(20))
+    if count is not None:
+        text.append(
+            f"{count:>7,} run{'s' if count != 1 else ''}", Style(dim=count == 0, bold=count > 0)
+        )
+    return Option(text, id=action.value, disabled=count == 0)
+
+
+class ActionMenu(ModalScreen[Action | None]):
+    """The seed's context menu: every action with how many of the runs it can affect."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,m", "dismiss(None)", "Close")]
+
+    def __init__(self, title: str, counts: dict[Action, int], archive_view: bool) -> None:
+        super().__init__()
+        self.title_text = title
+        self.counts = counts
+        self.archive_view = archive_view
+
+    def compose(self) -> ComposeResult:
+        actions = (
+            [Action.RESTORE]
+            if self.archive_view
+            else [Action.ABORT, Action.CONTINUE, Action.RETRY, Action.ARCHIVE]
+        )
+        options = [menu_option(Action.DETAILS, None), menu_option(Action.RUN, None)]
+        options += [menu_option(a, self.counts.get(a, 0)) for a in actions]
+        options.append(menu_option(Action.ADD_TAG, self.counts.get(Action.ADD_TAG, 0)))
+        with Vertical(classes="dialog narrow"):
+            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield OptionList(*options, id="action-menu")
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(Action(event.option.id or ""))
+
+
+class SelectionMenu(ModalScreen[str | None]):
+    """`*`: mark every run of the pipeline, every run the filters match, or none."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Close")]
+
+    def __init__(self, total: int, filtered: int, filtering: bool) -> None:
+        super().__init__()
+        self.total, self.filtered, self.filtering = total, filtered, filtering
+
+    def compose(self) -> ComposeResult:
+        filtered = Text(f"Filtered ({self.filtered:,} matching runs)")
+        if not self.filtering:
+            filtered.append("  no filter is active", Style(dim=True))
+        with Vertical(classes="dialog narrow"):
+            yield Label("Select", classes="dialog-title")
+            yield OptionList(
+                Option(Text(f"All in pipeline ({self.total:,} runs)"), id="all"),
+                Option(filtered, id="filtered"),
+                Option(Text("None (clear the marks)"), id="none"),
+                id="selection-menu",
+            )
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Yes or no; `y`/`enter` confirm, `n`/`escape` cancel."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, title: str, message: str) -> None:
+        super().__init__()
+        self.title_text, self.message = title, message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog narrow"):
+            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Label(self.message, markup=False, id="confirm-message")
+            with Horizontal(classes="buttons"):
+                yield Button("Yes (y)", variant="warning", id="yes")
+                yield Button("No (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).focus()
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
