@@ -1,4 +1,4 @@
-"""Settings: where files live, and the settings TOML (read safely, written atomically).
+"""Settings: the settings TOML, read safely and written atomically.
 
 A config that cannot be read (truncated, not UTF-8, wrong types, a directory) is
 moved aside with a timestamp, never overwritten; the app starts on defaults and
@@ -18,25 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-from platformdirs import user_config_dir, user_data_dir
 
-APP_NAME = "runs-tui"
+from runs_tui.core.paths import config_path
+from runs_tui.core.view import TableView, ViewError
+
 DEFAULT_REFRESH = 2.0
 MIN_REFRESH = 0.5
 DEFAULT_THEME = "textual-dark"
-
-
-def config_path() -> Path:
-    """RUNS_TUI_CONFIG, else `config.toml` in the user config dir."""
-    env = os.environ.get("RUNS_TUI_CONFIG")
-    if env:
-        return Path(env).expanduser()
-    return Path(user_config_dir(APP_NAME)) / "config.toml"
-
-
-def default_db_path() -> Path:
-    """`runs.db` in the user data dir; RUNS_TUI_DB and `--db` override it (see core.db)."""
-    return Path(user_data_dir(APP_NAME)) / "runs.db"
 
 
 class ConfigError(ValueError):
@@ -49,14 +37,16 @@ class Settings:
     theme: str = DEFAULT_THEME
     last_pipeline: str = ""
     keymap: dict[str, str] = field(default_factory=dict)
-    pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pipelines: dict[str, TableView] = field(default_factory=dict)
 
     def to_toml(self) -> dict[str, Any]:
         out: dict[str, Any] = {"refresh": self.refresh, "theme": self.theme}
         if self.last_pipeline:
             out["last_pipeline"] = self.last_pipeline
         out["keymap"] = dict(self.keymap)
-        out["pipelines"] = {k: v for k, v in self.pipelines.items() if v}
+        out["pipelines"] = {
+            name: {"view": view.to_string()} for name, view in sorted(self.pipelines.items())
+        }
         return out
 
     @classmethod
@@ -75,9 +65,14 @@ class Settings:
         s.keymap = dict(keymap)
         pipelines = _typed(data, "pipelines", dict, {})
         for name, table in pipelines.items():
-            if not isinstance(table, dict):
-                raise ConfigError(f"pipelines.{name}: expected a table, got {table!r}")
-        s.pipelines = {k: dict(v) for k, v in pipelines.items()}
+            if not isinstance(table, dict) or not isinstance(table.get("view", ""), str):
+                raise ConfigError(
+                    f"pipelines.{name}: expected a table with a view string, got {table!r}"
+                )
+            try:
+                s.pipelines[name] = TableView.from_string(table.get("view", ""))
+            except (ViewError, ValueError) as exc:
+                raise ConfigError(f"pipelines.{name}.view: {exc}") from None
         return s
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel
 
 from runs_tui.core import models
-from runs_tui.core.config import default_db_path
+from runs_tui.core.paths import default_db_path
 
 BUSY_TIMEOUT_MS = 30_000
 

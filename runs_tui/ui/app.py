@@ -12,9 +12,10 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from runs_tui.core import config
+from runs_tui.core import config, paths
 from runs_tui.core.columns import Column, parse_columns
 from runs_tui.core.db import Store, open_store
+from runs_tui.core.view import TableView
 from runs_tui.ui.screens.main import MainScreen
 
 Clock = Callable[[], float]
@@ -27,7 +28,7 @@ class RunsApp(App[None]):
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("q", "quit", "Quit", show=False, id="quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
     ]
 
@@ -37,6 +38,7 @@ class RunsApp(App[None]):
         *,
         pipeline: str | None = None,
         columns: list[Column] | None = None,
+        view: TableView | None = None,
         clock: Clock = time.time,
         settings: config.Loaded | None = None,
     ) -> None:
@@ -48,12 +50,13 @@ class RunsApp(App[None]):
         self.config_warning = loaded.warning
         self.start_pipeline = pipeline or self.settings.last_pipeline or None
         self.start_columns = columns
+        self.start_view = view
 
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         self.set_keymap(self.settings.keymap)
-        self.push_screen(MainScreen(self.start_pipeline, self.start_columns))
+        self.push_screen(MainScreen(self.start_pipeline, self.start_columns, self.start_view))
         if self.config_warning:
             self.notify(self.config_warning, severity="warning", timeout=10, markup=False)
 
@@ -67,12 +70,17 @@ class RunsApp(App[None]):
             self.settings.last_pipeline = name
             self.save_settings()
 
+    def save_view(self, pipeline: str, view: TableView) -> None:
+        if self.settings.pipelines.get(pipeline) != view:
+            self.settings.pipelines[pipeline] = view
+            self.save_settings()
+
     def save_settings(self) -> None:
         try:
             config.save(self.settings)
         except OSError as exc:
             self.notify(
-                f"Cannot save settings to {config.config_path()}: {exc.strerror or exc}",
+                f"Cannot save settings to {paths.config_path()}: {exc.strerror or exc}",
                 severity="error",
                 markup=False,
             )
@@ -118,9 +126,10 @@ def run_app(
 ) -> int:
     """Open the app; bad `columns` are refused (exit 2) before the screen is taken over."""
     shown = parse_columns(columns) if columns else None
+    opened = TableView.from_string(view) if view is not None else None
     store = open_store(db)
     try:
-        RunsApp(store, pipeline=pipeline, columns=shown).run()
+        RunsApp(store, pipeline=pipeline, columns=shown, view=opened).run()
     finally:
         store.dispose()
     return 0

@@ -17,6 +17,7 @@ class WindowLoaded(Message):
     rows: list[RunRow]
     total: int
     at: float
+    all_runs: int
 
 
 @dataclass

@@ -37,6 +37,7 @@ def _field_id(key: str) -> str:
 class NewRunScreen(ModalScreen[NewRunRequest | None]):
     """The seed's NEW RUN modal: fields prefilled with the last run's values."""
 
+    AUTO_FOCUS = "Input"  # the first field, not the scrolling container around the fields
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "Cancel"),
         Binding("ctrl+s", "submit", "Run", priority=True),

@@ -14,28 +14,40 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
 from runs_tui.core import details, lookup
-from runs_tui.core.columns import DEFAULT_COLUMNS, Column, parse_column
+from runs_tui.core.columns import Column, parse_column
 from runs_tui.core.db import StoreError
 from runs_tui.core.query import RunQuery, count, window
 from runs_tui.core.text import one_line
+from runs_tui.core.view import TableView
 from runs_tui.ui.messages import DetailsLoaded, MarksCounted, StoreFailed, WindowLoaded
-from runs_tui.ui.screens.run_actions import RunActions
+from runs_tui.ui.screens.view_actions import SearchInput, ViewActions
 from runs_tui.ui.widgets.action_bar import ActionBar
 from runs_tui.ui.widgets.details import DetailsPanel
 from runs_tui.ui.widgets.runs_table import RunsTable
 from runs_tui.ui.widgets.status_line import StatusLine, cell_detail
 
 PAGE = 200
+
+
+def header_markers(view: TableView) -> dict[str, str]:
+    """Sort direction and order (▲1 ▼2) and a filter mark (⧩) per column spec."""
+    out: dict[str, str] = {}
+    for i, key in enumerate(view.sort, 1):
+        out[key.column] = ("▼" if key.desc else "▲") + (str(i) if len(view.sort) > 1 else "")
+    for spec in view.filtered_columns():
+        out[spec] = out.get(spec, "") + "⧩"
+    return out
+
+
 LOAD_MORE_WITHIN = 20
 VIEW_COLUMNS = ("run", "status")
 
 
-class MainScreen(RunActions, Screen[None]):
+class MainScreen(ViewActions):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "mark", "Mark", id="mark"),
         Binding("shift+up", "extend(-1)", "Mark up", show=False, id="extend_up"),
@@ -52,26 +64,55 @@ class MainScreen(RunActions, Screen[None]):
         Binding("v", "toggle_view", "View", id="view"),
         Binding("p", "pause", "Pause", show=False, id="pause"),
         Binding("r", "refresh", "Refresh", show=False, id="refresh"),
-        Binding("P", "pick_pipeline", "Pipeline", id="pipeline"),
+        Binding("P", "pick_pipeline", "Pipeline", show=False, id="pipeline"),
         Binding("full_stop", "precise", "Precise", show=False, id="precise", key_display="."),
-        Binding("y", "copy_cell", "Copy", show=False, id="copy_cell"),
+        Binding("y", "copy_cell", "Copy cell", show=False, id="copy_cell"),
+        Binding("s", "sort", "Sort", id="sort"),
+        Binding("S", "sort(True)", "Add sort", show=False, id="sort_secondary"),
+        Binding("f", "filter", "Filter", id="filter"),
+        Binding("F", "clear_filters", "Clear filters", show=False, id="clear_filters"),
+        Binding("slash", "search", "Search", key_display="/", show=False, id="search"),
+        Binding("C", "columns", "Columns", show=False, id="columns"),
+        Binding(
+            "minus", "hide_column", "Hide column", key_display="-", show=False, id="hide_column"
+        ),
+        Binding("shift+left", "move_column(-1)", "Move column left", show=False, id="move_left"),
+        Binding("shift+right", "move_column(1)", "Move column right", show=False, id="move_right"),
+        Binding(
+            "less_than_sign", "width(-1)", "Narrow column", key_display="<", show=False, id="narrow"
+        ),
+        Binding(
+            "greater_than_sign", "width(1)", "Widen column", key_display=">", show=False, id="widen"
+        ),
+        Binding(
+            "equals_sign", "width(0)", "Auto-fit column", key_display="=", show=False, id="autofit"
+        ),
+        Binding("Y", "copy_view", "Copy view", show=False, id="copy_view"),
+        Binding("e", "export", "Export", show=False, id="export"),
     ]
 
     paused: reactive[bool] = reactive(False)
 
-    def __init__(self, pipeline: str | None = None, columns: list[Column] | None = None) -> None:
+    def __init__(
+        self,
+        pipeline: str | None = None,
+        columns: list[Column] | None = None,
+        view: TableView | None = None,
+    ) -> None:
         super().__init__()
         self.wanted_pipeline = pipeline
+        self.start_view = view
+        self.start_columns = tuple(c.spec for c in columns) if columns else None
         self.pipeline: lookup.PipelineSummary | None = None
         self.run_query: RunQuery | None = None
-        self.columns = columns or [parse_column(c) for c in DEFAULT_COLUMNS]
+        self.view = TableView()
         self.limit = PAGE
         self.total = 0
+        self.all_runs = 0
         self.refreshed: float | None = None
         self.mode = "table"
         self.store_error = ""
         self.page = PAGE
-        self.archive_view = False
         self.follow_run: int | None = None
         self.mark_info = ""
 
@@ -80,12 +121,15 @@ class MainScreen(RunActions, Screen[None]):
         with Container(id="body"):
             yield RunsTable(id="runs")
             yield DetailsPanel(id="details")
+        yield SearchInput(
+            placeholder="search run number, tags, user, parameters (enter)", id="search"
+        )
         yield ActionBar(id="action-bar")
         yield StatusLine(id="status")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.table.set_columns(self.columns)
+        self.query_one("#search").display = False
         self.open_pipeline(self.wanted_pipeline)
         self.set_interval(self.runs_app.settings.refresh, self._tick, name="auto-refresh")
 
@@ -120,10 +164,37 @@ class MainScreen(RunActions, Screen[None]):
             self._show_status()
             return
         self.runs_app.remember_pipeline(summary.name)
-        self.run_query = RunQuery(summary.id, archived=self.archive_view)
+        saved = self.runs_app.settings.pipelines.get(summary.name)
+        view, save = (saved or TableView()).with_(archived=self.view.archived), False
+        if self.start_view is not None:
+            view, save, self.start_view = self.start_view, True, None
+        if self.start_columns is not None:
+            view, save, self.start_columns = view.with_(columns=self.start_columns), True, None
+        self.apply_view(view, save=save)
+
+    def apply_view(self, view: TableView, *, save: bool = True) -> None:
+        """Show `view`: columns, headers, query; saved for the pipeline unless told not to."""
+        self.view = view
+        self._show_columns()
+        if self.pipeline is None:
+            return
+        self.run_query = view.query(self.pipeline.id)
         self.sub_title = self.title_for()
-        self.limit = PAGE
+        self.limit = self.page
+        if save:
+            self.runs_app.save_view(self.pipeline.name, view.with_(archived=False))
+        self.marks_changed(set())
         self.reload()
+
+    def _show_columns(self) -> None:
+        specs = [c for c in self.view.columns if self.mode != "view" or c in VIEW_COLUMNS]
+        markers = header_markers(self.view)
+        self.table.set_columns(
+            [parse_column(c) for c in specs or VIEW_COLUMNS],
+            self.view.width_map,
+            set(self.view.precise),
+            markers,
+        )
 
     def reload(self) -> None:
         if self.run_query is not None:
@@ -138,11 +209,13 @@ class MainScreen(RunActions, Screen[None]):
         try:
             rows = window(store, q.with_(at=at), 0, limit)
             total = count(store, q.with_(at=at))
+            everything = RunQuery(q.pipeline_id, archived=q.archived, at=at)
+            all_runs = count(store, everything) if everything != q.with_(at=at) else total
         except (SQLAlchemyError, StoreError) as exc:
             self.post_message(StoreFailed(str(exc).splitlines()[0]))
             return
         if not get_current_worker().is_cancelled:
-            self.post_message(WindowLoaded(q, rows, total, at))
+            self.post_message(WindowLoaded(q, rows, total, at, all_runs))
 
     @work(thread=True, exclusive=True, group="details")
     def _load_details(self, run_id: int, panel: DetailsPanel) -> None:
@@ -162,6 +235,7 @@ class MainScreen(RunActions, Screen[None]):
             return
         self._clear_error()
         self.total = message.total
+        self.all_runs = message.all_runs
         self.refreshed = message.at
         self.table.apply(message.rows, message.at)
         if self.follow_run is not None and self.table.move_to_run(self.follow_run):
@@ -225,6 +299,7 @@ class MainScreen(RunActions, Screen[None]):
         self.query_one(StatusLine).show(
             loaded=len(table.order),
             total=self.total,
+            everything=self.all_runs,
             refreshed=self.refreshed,
             paused=self.paused,
             extra=self.mark_info,
@@ -253,12 +328,7 @@ class MainScreen(RunActions, Screen[None]):
         self.set_class(mode == "pane", "-pane")
         self.set_class(mode == "view", "-view")
         if "view" in (was, mode):
-            shown = (
-                [c for c in self.columns if c.spec in VIEW_COLUMNS]
-                if mode == "view"
-                else self.columns
-            )
-            self.table.set_columns(shown, self.table.widths, self.table.precise)
+            self._show_columns()
         run = self.table.cursor_run
         if mode != "table" and run is not None:
             self._load_details(run.id, self.query_one(DetailsPanel))
@@ -273,14 +343,8 @@ class MainScreen(RunActions, Screen[None]):
 
         self.app.push_screen(PipelinePicker(self.pipeline.name if self.pipeline else None), chosen)
 
-    def action_precise(self) -> None:
-        column = self.table.cursor_spec
-        if column is None:
-            return
-        precise = set(self.table.precise) ^ {column.spec}
-        self.table.set_columns(self.table.columns_shown, self.table.widths, precise)
-        on_off = "precise" if column.spec in precise else "rounded"
-        self.notify(f"{one_line(column.header)}: {on_off} values", markup=False)
+    def action_toggle_archive(self) -> None:
+        self.apply_view(self.view.with_(archived=not self.view.archived), save=False)
 
     def action_copy_cell(self) -> None:
         text = cell_detail(self.table.cursor_run, self.table.cursor_spec, self.runs_app.clock())

@@ -39,10 +39,7 @@ class RunActions(Screen[None]):
 
     run_query: query.RunQuery | None
     pipeline: lookup.PipelineSummary | None
-    archive_view: bool
     follow_run: int | None
-    limit: int
-    page: int
 
     @property
     def runs_app(self) -> RunsApp:
@@ -55,10 +52,11 @@ class RunActions(Screen[None]):
     def table(self) -> RunsTable:
         return self.query_one(RunsTable)
 
-    def reload(self) -> None:
-        raise NotImplementedError
+    @property
+    def archive_view(self) -> bool:
+        return self.run_query is not None and self.run_query.archived
 
-    def title_for(self) -> str:
+    def reload(self) -> None:
         raise NotImplementedError
 
     def action_details(self) -> None:
@@ -312,12 +310,3 @@ class RunActions(Screen[None]):
             self._failed(exc)
             return
         self.app.call_from_thread(self._report, result, False)
-
-    def action_toggle_archive(self) -> None:
-        self.archive_view = not self.archive_view
-        if self.run_query is not None:
-            self.run_query = self.run_query.with_(archived=self.archive_view)
-            self.limit = self.page
-            self.sub_title = self.title_for()
-            self.marks_changed(set())
-            self.reload()

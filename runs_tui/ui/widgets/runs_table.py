@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowKey
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 from runs_tui.core.columns import Column
 from runs_tui.core.query import RunRow
@@ -43,6 +43,7 @@ class RunsTable(DataTable[Text]):
         self.columns_shown: list[Column] = []
         self.widths: dict[str, int] = {}
         self.precise: set[str] = set()
+        self.markers: dict[str, str] = {}
         self.marks: set[int] = set()
         self.order: list[int] = []
         self.rows_by_id: dict[int, RunRow] = {}
@@ -67,14 +68,17 @@ class RunsTable(DataTable[Text]):
         columns: Sequence[Column],
         widths: dict[str, int] | None = None,
         precise: set[str] | None = None,
+        markers: dict[str, str] | None = None,
     ) -> None:
-        """Replace the columns; rows are rebuilt from what is loaded."""
+        """Replace the columns (headers carry `markers`); rows are rebuilt from what is
+        loaded."""
         spec = self.cursor_spec
         run = self.cursor_run
         offset = self.cursor_row - int(self.scroll_y)
         self.columns_shown = list(columns)
         self.widths = dict(widths or {})
         self.precise = set(precise or set())
+        self.markers = dict(markers or {})
         self.clear(columns=True)
         self.add_column(Text(" "), key=MARK_KEY, width=1)
         for column in self.columns_shown:
@@ -162,6 +166,10 @@ class RunsTable(DataTable[Text]):
                 self.update_cell(str(run_id), MARK_KEY, cells[0])
             except CellDoesNotExist:
                 continue
+
+    def column_width(self, spec: str) -> int:
+        """The content width the column has on screen now."""
+        return self.columns[ColumnKey(spec)].get_render_width(self) - 2 * self.cell_padding
 
     def move_to_run(self, run_id: int) -> bool:
         if run_id not in self.rows_by_id:

@@ -44,6 +44,7 @@ class StatusLine(Static):
         *,
         loaded: int,
         total: int,
+        everything: int,
         refreshed: float | None,
         paused: bool,
         detail: str,
@@ -51,6 +52,8 @@ class StatusLine(Static):
     ) -> None:
         left = Text()
         left.append(f"{loaded:,} of {total:,} runs", Style(bold=True))
+        if everything != total:
+            left.append(f" · {total:,} of {everything:,} match", Style(color="yellow"))
         if extra:
             left.append(f" · {extra}")
         if refreshed is not None:

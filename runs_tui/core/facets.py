@@ -1,0 +1,90 @@
+"""What a pipeline's runs have, for filter and column pickers: distinct values with
+counts, metric series, hyperparameter keys and whether they are numeric."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, func, select
+
+from runs_tui.core.columns import parse_column
+from runs_tui.core.db import Store
+from runs_tui.core.models import METRIC, PARAM, RUN, TAG
+from runs_tui.core.query import RunQuery, where_clause
+
+MAX_VALUES = 1000
+
+
+@dataclass(frozen=True)
+class ValueCount:
+    value: str
+    count: int
+
+
+def _without(q: RunQuery, spec: str) -> RunQuery:
+    """The query with the column's own filter dropped: its picker shows every choice."""
+    if spec == "tags":
+        return q.with_(tags=None)
+    return q.with_(filters=tuple(f for f in q.filters if f.column != spec))
+
+
+def distinct_values(store: Store, q: RunQuery, spec: str) -> list[ValueCount]:
+    """The values of a value-set column among the runs the other filters leave, most
+    frequent first (at most MAX_VALUES)."""
+    column = parse_column(spec)
+    cond = where_clause(_without(q, spec))
+    if column.is_param:
+        expr: ColumnElement[str] = PARAM.c.value
+        stmt = (
+            select(expr, func.count())
+            .select_from(RUN)
+            .join(PARAM, and_(PARAM.c.run_id == RUN.c.id, PARAM.c.key == column.name))
+        )
+    elif column.name == "tags":
+        expr = TAG.c.tag
+        stmt = select(expr, func.count()).select_from(RUN).join(TAG, TAG.c.run_id == RUN.c.id)
+    else:
+        expr = RUN.c[column.name]
+        stmt = select(expr, func.count()).select_from(RUN)
+    stmt = stmt.where(cond).group_by(expr).order_by(func.count().desc(), expr).limit(MAX_VALUES)
+    with store.read() as session:
+        return [ValueCount(str(v), n) for v, n in session.execute(stmt)]
+
+
+def metric_series(store: Store, pipeline_id: int) -> list[tuple[str, str]]:
+    """Every (title, series) a run of the pipeline reported."""
+    stmt = (
+        select(METRIC.c.title, METRIC.c.series)
+        .distinct()
+        .join(RUN, RUN.c.id == METRIC.c.run_id)
+        .where(RUN.c.pipeline_id == pipeline_id)
+        .order_by(METRIC.c.title, METRIC.c.series)
+    )
+    with store.read() as session:
+        return [(t, s) for t, s in session.execute(stmt)]
+
+
+def param_keys(store: Store, pipeline_id: int) -> dict[str, bool]:
+    """Every hyperparameter key of the pipeline's runs, and whether all its values are
+    numbers (then it filters by range)."""
+    stmt = (
+        select(PARAM.c.key, func.count(), func.count(PARAM.c.num))
+        .join(RUN, RUN.c.id == PARAM.c.run_id)
+        .where(RUN.c.pipeline_id == pipeline_id)
+        .group_by(PARAM.c.key)
+        .order_by(PARAM.c.key)
+    )
+    with store.read() as session:
+        return {key: n == numeric for key, n, numeric in session.execute(stmt)}
+
+
+def is_numeric_param(store: Store, pipeline_id: int, spec: str) -> bool:
+    column = parse_column(spec)
+    stmt = (
+        select(func.count(), func.count(PARAM.c.num))
+        .join(RUN, RUN.c.id == PARAM.c.run_id)
+        .where(RUN.c.pipeline_id == pipeline_id, PARAM.c.key == column.name)
+    )
+    with store.read() as session:
+        n, numeric = session.execute(stmt).one()
+    return bool(n) and n == numeric
