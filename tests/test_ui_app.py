@@ -8,7 +8,7 @@ from pathlib import Path
 from textual.widgets import Static
 from ui_support import SIZE, make_app, settle, status_line, table, visible_rows
 
-from runs_tui.core import config, ops
+from runs_tui.core import config, ops, paths
 from runs_tui.core.db import Store
 from runs_tui.ui.screens.help import HelpScreen
 
@@ -21,8 +21,7 @@ async def test_help_lists_every_key_with_its_id(store: Store, simple: str):
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         ids = {binding_id for _, _, binding_id in app.screen.bindings}
-        assert {"quit", "help", "details", "view", "pause", "refresh", "pipeline",
-                "precise"} <= ids
+        assert {"quit", "help", "details", "view", "pause", "refresh", "pipeline", "precise"} <= ids
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -65,7 +64,8 @@ async def test_keymap_from_the_config_remaps_a_binding(store: Store, simple: str
 
 
 async def test_database_gone_shows_a_banner_keeps_data_and_recovers(
-        store: Store, simple: str, db_path: Path):
+    store: Store, simple: str, db_path: Path
+):
     run = ops.new_run(store, simple)
     app = make_app(store, refresh=0.5)
     async with app.run_test(size=SIZE) as pilot:
@@ -90,7 +90,7 @@ async def test_database_gone_shows_a_banner_keeps_data_and_recovers(
 
 
 async def test_a_broken_config_is_kept_aside_and_the_app_warns(store: Store, simple: str):
-    path = config.config_path()
+    path = paths.config_path()
     path.write_bytes(b"refresh = [unterminated\n\xff")
     app = make_app(store)
     async with app.run_test(size=SIZE) as pilot:

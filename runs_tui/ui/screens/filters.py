@@ -127,6 +127,8 @@ class ValueFilterScreen(FilterScreen[ValueFilter]):
                 if low in v.value.lower() or low in self._label(v.value).lower()
             ]
         )
+        if options.option_count:
+            options.highlighted = 0
 
     @on(Input.Changed, "#value-search")
     def _narrow(self, event: Input.Changed) -> None:

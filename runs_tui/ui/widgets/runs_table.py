@@ -18,6 +18,7 @@ from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 from runs_tui.core.columns import Column
 from runs_tui.core.query import RunRow
+from runs_tui.core.text import one_line
 from runs_tui.ui.render import MARK, render_cell
 
 MARK_KEY = "__mark"
@@ -93,10 +94,12 @@ class RunsTable(DataTable[Text]):
         )
 
     def _header(self, column: Column) -> Text:
-        return Text(
-            column.header.upper() if column.source == "builtin" else column.header,
-            style=Style(bold=True),
-        )
+        name = column.header.upper() if column.source == "builtin" else one_line(column.header)
+        text = Text(name, style=Style(bold=True))
+        marker = self.markers.get(column.spec)
+        if marker:
+            text.append(f" {marker}", Style(color="yellow", bold=True))
+        return text
 
     def _cells_for(self, row: RunRow) -> list[Text]:
         mark = Text(MARK if row.id in self.marks else " ", style=Style(color="yellow", bold=True))
