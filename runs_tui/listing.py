@@ -7,12 +7,13 @@ import io
 import sys
 
 from runs_tui.core import export, lookup
-from runs_tui.core.columns import DEFAULT_COLUMNS, Column, parse_column, parse_columns
+from runs_tui.core.columns import Column, parse_column, parse_columns
 from runs_tui.core.db import Store, now
 from runs_tui.core.fmt import cell
 from runs_tui.core.query import RunQuery, RunRow, SortKey, TagFilter, ValueFilter, count, window
 from runs_tui.core.status import Status
 from runs_tui.core.text import clip, one_line, safe
+from runs_tui.core.view import TableView
 
 CELL_LIMIT = 40
 
@@ -50,37 +51,50 @@ def add_ls_arguments(ls: argparse.ArgumentParser) -> None:
         help="sort by a column spec; --sort=-SPEC sorts descending (repeatable)",
     )
     ls.add_argument("--columns", metavar="SPECS", help="comma-separated column specs")
+    ls.add_argument(
+        "--view",
+        metavar="STR",
+        help="a view string from the app (`Y`): its columns, sort and filters",
+    )
     ls.add_argument("--archived", action="store_true", help="list the archive instead")
     ls.add_argument("--limit", type=int, default=None, help="at most this many runs (table)")
     ls.add_argument("--format", choices=("table", "json", "csv"), default="table")
 
 
-def build_query(store: Store, args: argparse.Namespace) -> RunQuery:
-    """The RunQuery the arguments describe; errors name the bad value."""
+def build_query(store: Store, args: argparse.Namespace) -> tuple[RunQuery, list[Column]]:
+    """The query and columns the arguments describe (on top of `--view`, when given);
+    errors name the bad value."""
+    view = TableView.from_string(args.view) if args.view else TableView()
     pipeline_id = lookup.pipeline_by_name(store, args.pipeline).id if args.pipeline else None
-    filters = []
+    filters = list(view.filters)
     if args.status:
         filters.append(ValueFilter("status", frozenset(Status.parse(s).value for s in args.status)))
-    tags = None
+    tags = view.tags
     if args.tag or args.not_tag:
         tags = TagFilter(
             frozenset(args.tag), frozenset(args.not_tag), "all" if args.all_tags else "any"
         )
-    sort = []
-    for spec in args.sort:
-        desc = spec.startswith("-")
-        column = parse_column(spec.removeprefix("-").removeprefix("+"))
-        sort.append(SortKey(column.spec, desc))
-    return RunQuery(
-        pipeline_id, tuple(filters), tags, args.search, tuple(sort), args.archived, now()
+    sort = [
+        SortKey(parse_column(spec.removeprefix("-").removeprefix("+")).spec, spec.startswith("-"))
+        for spec in args.sort
+    ]
+    q = RunQuery(
+        pipeline_id,
+        tuple(filters),
+        tags,
+        args.search or view.search,
+        tuple(sort) or view.sort,
+        args.archived or view.archived,
+        now(),
     )
+    columns = (
+        parse_columns(args.columns) if args.columns else [parse_column(c) for c in view.columns]
+    )
+    return q, columns
 
 
 def cmd_ls(store: Store, args: argparse.Namespace) -> int:
-    q = build_query(store, args)
-    columns = (
-        parse_columns(args.columns) if args.columns else [parse_column(c) for c in DEFAULT_COLUMNS]
-    )
+    q, columns = build_query(store, args)
     with_pipeline = args.pipeline is None
     if args.format != "table":
         tty = sys.stdout.isatty()
