@@ -194,3 +194,15 @@ def test_continue_after_abort_resumes_at_the_aborted_step(store, tmp_path, agent
     assert "aborted by tester: testing" in logs
     actions = [x for (x,) in _rows(store, select(EVENT.c.action).order_by(EVENT.c.id))]
     assert actions == ["run", "start", "abort", "continue", "start", "completed"]
+
+
+def test_progress_alone_reaches_the_store_while_the_step_runs(store, tmp_path, agents, db_path):
+    code = "import time; print('::progress 0.25', flush=True); time.sleep(3)"
+    name = _register(store, tmp_path, pipeline_toml("p", [("s", [PY, "-c", code], [])]))
+    run = ops.new_run(store, name)
+    a = agents(str(db_path))
+    proc = a.start("--once", "--poll", "0.2")
+    wait_for(lambda: _run_row(store, run.id)["progress"] == 0.25, 10, "progress 0.25 stored")
+    assert _run_row(store, run.id)["status"] == "running"
+    assert proc.wait(timeout=30) == 0
+    assert _run_row(store, run.id)["progress"] == 1.0

@@ -174,7 +174,7 @@ class Executor:
                     procs.reap_leftovers(proc, token)
         code = proc.wait()
         procs.reap_leftovers(proc, token)
-        if not self.writer.flush():
+        if self.writer.pending and not self.writer.flush():
             self._fence_lost(None, step)
         return code
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import signal
 import socket
 import threading
@@ -54,6 +55,8 @@ class AgentWorker:
         config.check()
         self.store, self.config = store, config
         self.stop = threading.Event()
+        self.wake = threading.Event()
+        self.beat_wake = threading.Event()
         self.active: dict[int, tuple[Executor, threading.Thread]] = {}
         self.outcomes: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -62,6 +65,8 @@ class AgentWorker:
         if not self.stop.is_set():
             log.info("agent %s: %s, stopping", self.config.name, signal.Signals(signum).name)
         self.stop.set()
+        self.wake.set()
+        self.beat_wake.set()
 
     def run(self) -> int:
         cfg = self.config
@@ -75,6 +80,8 @@ class AgentWorker:
             self._loop()
         finally:
             self._shutdown()
+            self.beat_wake.set()
+            beat.join()
             claims.stopped(self.store, cfg.name)
         return 0
 
@@ -90,7 +97,8 @@ class AgentWorker:
                 continue
             if cfg.once and not self.active:
                 return
-            self.stop.wait(cfg.poll)
+            self.wake.wait(cfg.poll * random.uniform(0.8, 1.2))
+            self.wake.clear()
 
     def _start(self, claim: claims.Claim) -> None:
         log.info("agent %s: claimed %s (attempt %d)", self.config.name, claim.ref, claim.attempt)
@@ -108,6 +116,7 @@ class AgentWorker:
         log.info("agent %s: %s %s", self.config.name, executor.claim.ref, outcome)
         with self._lock:
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        self.wake.set()
 
     def _reap(self) -> None:
         with self._lock:
@@ -119,11 +128,9 @@ class AgentWorker:
         """Beat for the agent and its runs, and fail runs whose agent went silent; goes on
         while a stopping agent still has runs."""
         cfg = self.config
-        while True:
-            if self.stop.is_set():
-                time.sleep(min(cfg.heartbeat, 1.0))
-            else:
-                self.stop.wait(cfg.heartbeat)
+        while not (self.stop.is_set() and not self.active):
+            self.beat_wake.wait(cfg.heartbeat)
+            self.beat_wake.clear()
             try:
                 with self._lock:
                     mine = [(e.claim.run_id, e.claim.attempt) for e, _ in self.active.values()]
@@ -133,13 +140,11 @@ class AgentWorker:
                     log.warning("agent %s: failed lost runs %s", cfg.name, lost)
             except Exception:
                 log.exception("agent %s: heartbeat failed; retrying", cfg.name)
-            if self.stop.is_set() and not self.active:
-                return
 
     def _shutdown(self) -> None:
         """Give running runs the grace period, then abort them with "agent stopped"."""
         with self._lock:
-            running = list(self.active.values())
+            running = [(e, t) for e, t in self.active.values() if t.is_alive()]
         if running:
             deadline = time.monotonic() + self.config.grace
             log.info(

@@ -41,6 +41,7 @@ class RunWriter:
     logs: list[LogLine] = field(default_factory=list)
     points: list[MetricPoint] = field(default_factory=list)
     progress: float | None = None
+    sent_progress: float | None = None
 
     def log(self, step: str, stream: str, line: str) -> None:
         self.logs.append(
@@ -69,7 +70,8 @@ class RunWriter:
 
     @property
     def pending(self) -> int:
-        return len(self.logs) + len(self.points)
+        """Buffered lines and points, plus one for a progress not written yet."""
+        return len(self.logs) + len(self.points) + (self.progress != self.sent_progress)
 
     def _fence(self, session: Session, allow: Collection[str], **values: object) -> bool:
         stmt = (
@@ -102,6 +104,7 @@ class RunWriter:
             if self.points:
                 self._summaries(session)
         self.logs, self.points = [], []
+        self.sent_progress = self.progress
         return True
 
     def _summaries(self, session: Session) -> None:
@@ -170,7 +173,8 @@ class RunWriter:
 
     def finish(self, status: Status, message: str, exit_code: int | None = None) -> bool:
         """Running -> `status`, with an event; False when the run stopped being ours."""
-        self.flush()
+        if self.pending and not self.flush():
+            return False
         t = now()
         with self.store.write() as session:
             values: dict[str, object] = {

@@ -10,14 +10,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from textual import work
+from textual import on, work
 from textual.screen import ModalScreen, Screen
 
 from runs_tui.core import lookup, ops, query, selection
 from runs_tui.core.db import StoreError
 from runs_tui.core.pipelines import load_registered
 from runs_tui.core.status import Action
-from runs_tui.ui.messages import MarksCounted
+from runs_tui.ui.messages import MarksCounted, WindowLoaded
 from runs_tui.ui.screens.forms import NewRunRequest, NewRunScreen, TagChange, TagScreen
 from runs_tui.ui.screens.menus import ActionMenu, ConfirmScreen, SelectionMenu
 from runs_tui.ui.widgets.runs_table import RunsTable
@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 CONFIRM_VERBS = {
     Action.ABORT: "Abort",
-    Action.CONTINUE: "Continue or retry",
+    Action.CONTINUE: "Continue",
+    Action.RETRY: "Retry",
     Action.ARCHIVE: "Archive",
     Action.RESTORE: "Restore",
 }
@@ -80,6 +81,12 @@ class RunActions(Screen[None]):
     def marks_changed(self, changed: set[int] | None = None) -> None:
         self.table.refresh_marks(changed)
         self._count_marks(frozenset(self.table.marks))
+
+    @on(WindowLoaded)
+    def _recount_marks(self, message: WindowLoaded) -> None:
+        """States change and filters move: count what the marks allow again with each window."""
+        if self.table.marks and message.query == self.run_query:
+            self._count_marks(frozenset(self.table.marks))
 
     @work(thread=True, exclusive=True, group="marks")
     def _count_marks(self, marks: frozenset[int]) -> None:
@@ -178,8 +185,8 @@ class RunActions(Screen[None]):
             Action.DETAILS: self.action_details,
             Action.RUN: self.action_new_run,
             Action.ABORT: self.action_abort,
-            Action.CONTINUE: self.action_resume,
-            Action.RETRY: self.action_resume,
+            Action.CONTINUE: lambda: self._act(Action.CONTINUE),
+            Action.RETRY: lambda: self._act(Action.RETRY),
             Action.ADD_TAG: self.action_tag,
             Action.ARCHIVE: self.action_archive,
             Action.RESTORE: self.action_archive,
@@ -190,20 +197,20 @@ class RunActions(Screen[None]):
         self._act(Action.ABORT)
 
     def action_resume(self) -> None:
-        self._act(Action.CONTINUE)
+        self._act(Action.CONTINUE, resume=True)
 
     def action_archive(self) -> None:
         self._act(Action.RESTORE if self.archive_view else Action.ARCHIVE)
 
     @work(thread=True, group="ask")
-    def _act(self, action: Action) -> None:
+    def _act(self, action: Action, resume: bool = False) -> None:
         """Confirm when more than one run is concerned, naming how many and how many the
-        filter hides; then act."""
+        filter hides; then act. `resume`: continue the Aborted and retry the Failed (`c`)."""
         ids = self.targets()
         if not ids or self.run_query is None:
             return
         if len(ids) == 1:
-            self.app.call_from_thread(self._do, action, ids)
+            self.app.call_from_thread(self._do, action, ids, resume)
             return
         try:
             counts = selection.action_counts(selection.state_counts(self.runs_app.store, ids))
@@ -211,24 +218,22 @@ class RunActions(Screen[None]):
         except (SQLAlchemyError, StoreError) as exc:
             self._failed(exc)
             return
-        eligible = counts[action] + (counts[Action.RETRY] if action is Action.CONTINUE else 0)
+        eligible = counts[action] + (counts[Action.RETRY] if resume else 0)
         lines = [f"{eligible:,} of the {len(ids):,} marked runs can be affected."]
         if hidden:
             lines.append(f"{hidden:,} of the marked runs are hidden by the current filter.")
         if eligible < len(ids):
             lines.append(f"The other {len(ids) - eligible:,} are left as they are.")
-        verb = CONFIRM_VERBS[action]
-        screen = ConfirmScreen(f"{verb} {eligible:,} runs?", "\n".join(lines))
-        self._push(screen, lambda yes: self._do(action, ids) if yes else None)
+        verb = "Continue or retry" if resume else CONFIRM_VERBS[action]
+        runs = f"{eligible:,} run{'s' if eligible != 1 else ''}"
+        screen = ConfirmScreen(f"{verb} {runs}?", "\n".join(lines))
+        self._push(screen, lambda yes: self._do(action, ids, resume) if yes else None)
 
     @work(thread=True, group="act")
-    def _do(self, action: Action, ids: list[int]) -> None:
+    def _do(self, action: Action, ids: list[int], resume: bool = False) -> None:
         store = self.runs_app.store
         try:
-            if action is Action.CONTINUE:
-                result = ops.resume(store, ids)
-            else:
-                result = ops.transition(store, action, ids)
+            result = ops.resume(store, ids) if resume else ops.transition(store, action, ids)
         except (SQLAlchemyError, StoreError) as exc:
             self._failed(exc)
             return
