@@ -99,7 +99,8 @@ from runs_tui.core import config, lookup
 from runs_tui.core.db import Store, open_store
 from runs_tui.core.models import METRIC, PARAM, RUN, TAG
 from runs_tui.core.pipelines import register
-from runs_tui.core.query import RunQuery, SortKey, count, load_rows, window_ids
+from runs_tui.core.query import RunQuery, SortKey, count, window_ids
+from runs_tui.core.rows import load_rows
 from runs_tui.ui.app import RunsApp
 from runs_tui.ui.screens.main import PAGE, MainScreen
 

@@ -10,7 +10,8 @@ from runs_tui.core import export, lookup
 from runs_tui.core.columns import Column, parse_column, parse_columns
 from runs_tui.core.db import Store, now
 from runs_tui.core.fmt import cell
-from runs_tui.core.query import RunQuery, RunRow, SortKey, TagFilter, ValueFilter, count, window
+from runs_tui.core.query import RunQuery, SortKey, TagFilter, ValueFilter, count, window
+from runs_tui.core.rows import RunRow
 from runs_tui.core.status import Status
 from runs_tui.core.text import clip, one_line, safe
 from runs_tui.core.view import TableView

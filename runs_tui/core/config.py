@@ -9,6 +9,7 @@ mode 0600, so a crash mid-save leaves the old file or the new one, never half.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 import time
@@ -53,7 +54,11 @@ class Settings:
     def from_toml(cls, data: dict[str, Any]) -> Settings:
         s = cls()
         refresh = data.get("refresh", DEFAULT_REFRESH)
-        if not isinstance(refresh, int | float) or isinstance(refresh, bool):
+        if (
+            not isinstance(refresh, int | float)
+            or isinstance(refresh, bool)
+            or not math.isfinite(refresh)
+        ):
             raise ConfigError(f"refresh: expected a number of seconds, got {refresh!r}")
         s.refresh = max(float(refresh), MIN_REFRESH)
         s.theme = _typed(data, "theme", str, DEFAULT_THEME)
@@ -97,7 +102,10 @@ def load(path: Path | None = None) -> Loaded:
     try:
         if p.is_dir():
             raise ConfigError("is a directory")
-        data = tomllib.loads(p.read_bytes().decode("utf-8"))
+        raw = p.read_bytes()
+        if not raw.strip():
+            raise ConfigError("is empty")
+        data = tomllib.loads(raw.decode("utf-8"))
         return Loaded(Settings.from_toml(data))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ConfigError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from runs_tui.core.db import Store
 from runs_tui.core.models import EVENT, LOG, PIPELINE, POINT, RUN, STEP
 from runs_tui.core.pipelines import PipelineDef
-from runs_tui.core.query import RunRow, load_rows
+from runs_tui.core.rows import RunRow, load_rows
 
 LOG_TAIL = 500
 POINTS_PER_SERIES = 120

@@ -10,7 +10,8 @@ from typing import IO, Any
 from runs_tui.core.columns import Column
 from runs_tui.core.db import Store, now
 from runs_tui.core.fmt import export_value
-from runs_tui.core.query import RunQuery, RunRow, window
+from runs_tui.core.query import RunQuery, window
+from runs_tui.core.rows import RunRow
 
 FORMATS = ("csv", "json")
 PAGE = 1000

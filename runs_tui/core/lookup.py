@@ -35,6 +35,22 @@ def pipeline_by_name(store: Store, name: str) -> Pipeline:
     return pipe
 
 
+def first_pipeline(store: Store, name: str | None) -> tuple[PipelineSummary | None, bool]:
+    """The pipeline called `name`, else the first by name (and False: `name` not found);
+    without run counts, which cost a scan of every run."""
+    with store.read() as session:
+        stmt = select(Pipeline).order_by(PIPELINE.c.name).limit(1)
+        found = None
+        if name:
+            found = session.execute(select(Pipeline).where(PIPELINE.c.name == name)).scalar()
+        pipe = found or session.execute(stmt).scalar()
+    if pipe is None or pipe.id is None:
+        return None, not name
+    return PipelineSummary(
+        pipe.id, pipe.name, pipe.version, pipe.queue
+    ), found is not None or not name
+
+
 def pipelines(store: Store) -> list[PipelineSummary]:
     """Every pipeline with its active (not archived) runs counted by status."""
     with store.read() as session:

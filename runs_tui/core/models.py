@@ -39,7 +39,10 @@ class Run(SQLModel, table=True):
         UniqueConstraint("pipeline_id", "number", name="uq_run_pipeline_number"),
         Index("ix_run_window", "pipeline_id", "archived", "number"),
         Index("ix_run_status", "pipeline_id", "archived", "status"),
-        Index("ix_run_updated", "pipeline_id", "updated"),
+        Index("ix_run_updated", "pipeline_id", "archived", "updated"),
+        Index("ix_run_user", "pipeline_id", "archived", "user"),
+        Index("ix_run_version", "pipeline_id", "archived", "version"),
+        Index("ix_run_queue", "pipeline_id", "archived", "queue"),
         Index("ix_run_started", "pipeline_id", "archived", "started"),
         Index("ix_run_claim", "status", "queue", "created"),
     )
@@ -91,7 +94,11 @@ class RunTag(SQLModel, table=True):
 class Metric(SQLModel, table=True):
     """A run's summary of one scalar series: what the table shows and sorts on."""
 
-    __table_args__ = (Index("ix_metric_sort", "title", "series", "last", "run_id"),)
+    __table_args__ = (
+        Index("ix_metric_sort", "title", "series", "last", "run_id"),
+        Index("ix_metric_min", "title", "series", "min", "run_id"),
+        Index("ix_metric_max", "title", "series", "max", "run_id"),
+    )
 
     run_id: int = Field(foreign_key="run.id", primary_key=True)
     title: str = Field(primary_key=True)

@@ -7,8 +7,9 @@ last in either direction; ties fall back to the newest run first.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -27,7 +28,8 @@ from sqlalchemy.sql.expression import ColumnElement as ColumnExpr
 
 from runs_tui.core.columns import Column, parse_column
 from runs_tui.core.db import Store, now
-from runs_tui.core.models import METRIC, PARAM, PIPELINE, RUN, TAG
+from runs_tui.core.models import METRIC, PARAM, RUN, TAG
+from runs_tui.core.rows import RunRow, load_rows
 from runs_tui.core.status import Status
 
 
@@ -80,68 +82,6 @@ class RunQuery:
 
     def with_(self, **changes: Any) -> RunQuery:
         return replace(self, **changes)
-
-
-@dataclass
-class MetricValue:
-    last: float
-    min: float
-    max: float
-    last_step: int | None = None
-
-    def get(self, agg: str) -> float:
-        return float(getattr(self, agg))
-
-
-@dataclass
-class RunRow:
-    """One run as the table, the CLI and exports show it."""
-
-    id: int
-    pipeline: str
-    number: int
-    name: str
-    version: str
-    status: str
-    user: str
-    queue: str
-    created: float
-    started: float | None
-    updated: float
-    finished: float | None
-    archived: bool
-    attempt: int
-    agent: str | None
-    progress: float | None
-    status_message: str
-    exit_code: int | None
-    tags: tuple[str, ...] = ()
-    metrics: dict[tuple[str, str], MetricValue] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ref(self) -> str:
-        return f"{self.pipeline}#{self.number}"
-
-    def run_time(self, at: float) -> float | None:
-        if self.started is None:
-            return None
-        return (self.finished if self.finished is not None else at) - self.started
-
-    def value(self, column: Column, at: float) -> Any:
-        """The raw value of a column for this run (None when it has none)."""
-        if column.is_metric:
-            metric = self.metrics.get((column.title, column.series))
-            return metric.get(column.agg) if metric else None
-        if column.is_param:
-            return self.params.get(column.name)
-        if column.name == "run":
-            return self.number
-        if column.name == "tags":
-            return self.tags
-        if column.name == "run_time":
-            return self.run_time(at)
-        return getattr(self, column.name)
 
 
 def _run_time(at: float) -> ColumnElement[Any]:
@@ -286,19 +226,20 @@ def where_clause(q: RunQuery) -> ColumnElement[bool]:
     return and_(*parts)
 
 
-def _ordered(stmt: Select[Any], q: RunQuery, store: Store) -> Select[Any]:
-    at = q.at if q.at is not None else now()
+NOT_NULL = ("run", "version", "status", "user", "queue", "updated")
+TEXT = ("version", "user", "queue", "status", "tags")
+
+
+def _ordered(
+    stmt: Select[Any], keys: Sequence[SortKey], store: Store, at: float, first_alias: int = 0
+) -> Select[Any]:
+    """`stmt` ordered by `keys` (missing values last), then the newest run first."""
     order: list[Any] = []
-    for i, key in enumerate(q.sort):
+    for i, key in enumerate(keys, first_alias):
         column = parse_column(key.column)
         if column.is_metric:
             m = METRIC.alias(f"m{i}")
-            stmt = stmt.outerjoin(
-                m,
-                and_(
-                    m.c.run_id == RUN.c.id, m.c.title == column.title, m.c.series == column.series
-                ),
-            )
+            stmt = stmt.outerjoin(m, _metric_on(m, column))
             exprs: list[ColumnElement[Any]] = [m.c[column.agg]]
         elif column.is_param:
             p = PARAM.alias(f"p{i}")
@@ -307,14 +248,55 @@ def _ordered(stmt: Select[Any], q: RunQuery, store: Store) -> Select[Any]:
             exprs = [p.c.num, _text(p.c.value, store)]
         else:
             expr = _builtin(column.name, at)
-            if column.name in ("version", "user", "queue", "status", "tags"):
-                expr = _text(expr, store)
-            exprs = [expr]
+            exprs = [_text(expr, store) if column.name in TEXT else expr]
         for expr in exprs:
             order.append(expr.is_(None))
             order.append(expr.desc() if key.desc else expr.asc())
     order.extend((RUN.c.number.desc(), RUN.c.id.desc()))
     return stmt.order_by(*order)
+
+
+def _metric_on(m: Any, column: Column) -> ColumnElement[bool]:
+    return and_(m.c.run_id == RUN.c.id, m.c.title == column.title, m.c.series == column.series)
+
+
+def _segments(q: RunQuery, store: Store, at: float) -> list[Select[Any]]:
+    """The result split by the first sort key into parts that each sort on an index:
+    runs with a value (numbers before text for a hyperparameter), then runs without.
+    Together, in order, they are exactly the single sorted query."""
+    key, rest = q.sort[0], q.sort[1:]
+    column = parse_column(key.column)
+    base = select(RUN.c.id).select_from(RUN).where(where_clause(q))
+
+    def lead(expr: ColumnElement[Any]) -> Any:
+        return expr.desc() if key.desc else expr.asc()
+
+    parts: list[tuple[Select[Any], list[Any]]] = []
+    if column.is_metric:
+        m = METRIC.alias("m_first")
+        parts.append((base.join(m, _metric_on(m, column)), [lead(m.c[column.agg])]))
+        missing = ~exists().where(_metric_on(METRIC, column))
+        parts.append((base.where(missing), []))
+    elif column.is_param:
+        p = PARAM.alias("p_first")
+        joined = base.join(p, and_(p.c.run_id == RUN.c.id, p.c.key == column.name))
+        parts.append(
+            (joined.where(p.c.num.is_not(None)), [lead(p.c.num), lead(_text(p.c.value, store))])
+        )
+        parts.append((joined.where(p.c.num.is_(None)), [lead(_text(p.c.value, store))]))
+        missing = ~exists().where(PARAM.c.run_id == RUN.c.id, PARAM.c.key == column.name)
+        parts.append((base.where(missing), []))
+    else:
+        expr = _builtin(column.name, at)
+        ordered = _text(expr, store) if column.name in TEXT else expr
+        if column.name in NOT_NULL:
+            parts.append((base, [lead(ordered)]))
+        else:
+            parts.append((base.where(expr.is_not(None)), [lead(ordered)]))
+            parts.append((base.where(expr.is_(None)), []))
+    return [
+        _ordered(stmt.order_by(*leading), rest, store, at, first_alias=1) for stmt, leading in parts
+    ]
 
 
 def _text(expr: ColumnElement[Any], store: Store) -> ColumnElement[Any]:
@@ -331,6 +313,29 @@ def count(store: Store, q: RunQuery) -> int:
         )
 
 
+class CountCache:
+    """Counts for a screen that refreshes every few seconds. A count that took longer than
+    `slow` seconds (a big pipeline) is reused for up to `every` seconds; quick ones are
+    made afresh each time. `forget` after an action, so its effect shows at once."""
+
+    def __init__(self, every: float = 10.0, slow: float = 0.02) -> None:
+        self.every, self.slow = every, slow
+        self._cache: dict[RunQuery, tuple[int, float, float]] = {}
+
+    def count(self, store: Store, q: RunQuery) -> int:
+        key = q.with_(at=None, sort=())
+        hit = self._cache.get(key)
+        start = time.monotonic()
+        if hit is not None and hit[2] > self.slow and start - hit[1] < self.every:
+            return hit[0]
+        n = count(store, q)
+        self._cache[key] = (n, start, time.monotonic() - start)
+        return n
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+
 def ids(store: Store, q: RunQuery) -> list[int]:
     """Every matching run's id, for bulk selections ("All", "Filtered")."""
     with store.read() as session:
@@ -338,9 +343,27 @@ def ids(store: Store, q: RunQuery) -> list[int]:
 
 
 def window_ids(store: Store, q: RunQuery, offset: int = 0, limit: int = 200) -> list[int]:
-    stmt = _ordered(select(RUN.c.id).select_from(RUN).where(where_clause(q)), q, store)
+    """The ids of one page of the sorted result. A sort runs as its segments in turn, so
+    that each can walk an index and stop after `limit` rows."""
+    at = q.at if q.at is not None else now()
     with store.read() as session:
-        return list(session.execute(stmt.offset(offset).limit(limit)).scalars())
+        if not q.sort:
+            stmt = _ordered(select(RUN.c.id).select_from(RUN).where(where_clause(q)), (), store, at)
+            return list(session.execute(stmt.offset(offset).limit(limit)).scalars())
+        out: list[int] = []
+        for part in _segments(q, store, at):
+            if len(out) >= limit:
+                break
+            got = list(session.execute(part.offset(offset).limit(limit - len(out))).scalars())
+            if not got and offset:
+                size = session.execute(
+                    select(func.count()).select_from(part.order_by(None).subquery())
+                ).scalar_one()
+                offset -= int(size)
+            else:
+                offset = 0
+            out.extend(got)
+        return out
 
 
 def window(store: Store, q: RunQuery, offset: int = 0, limit: int = 200) -> list[RunRow]:
@@ -353,54 +376,3 @@ def changed_ids(store: Store, pipeline_id: int, since: float) -> list[int]:
     stmt = select(RUN.c.id).where(RUN.c.pipeline_id == pipeline_id, RUN.c.updated >= since)
     with store.read() as session:
         return list(session.execute(stmt).scalars())
-
-
-def load_rows(store: Store, run_ids: Sequence[int]) -> list[RunRow]:
-    """Rows for `run_ids`, in that order; ids that no longer exist are left out."""
-    if not run_ids:
-        return []
-    wanted = list(run_ids)
-    with store.read() as session:
-        stmt = (
-            select(RUN, PIPELINE.c.name.label("pipeline_name"))
-            .join(PIPELINE, PIPELINE.c.id == RUN.c.pipeline_id)
-            .where(RUN.c.id.in_(wanted))
-        )
-        rows: dict[int, RunRow] = {}
-        for r in session.execute(stmt).mappings():
-            rows[r["id"]] = RunRow(
-                id=r["id"],
-                pipeline=r["pipeline_name"],
-                number=r["number"],
-                name=r["name"],
-                version=r["version"],
-                status=r["status"],
-                user=r["user"],
-                queue=r["queue"],
-                created=r["created"],
-                started=r["started"],
-                updated=r["updated"],
-                finished=r["finished"],
-                archived=bool(r["archived"]),
-                attempt=r["attempt"],
-                agent=r["agent"],
-                progress=r["progress"],
-                status_message=r["status_message"],
-                exit_code=r["exit_code"],
-            )
-        tags: dict[int, list[str]] = {}
-        for run_id, tag in session.execute(
-            select(TAG.c.run_id, TAG.c.tag).where(TAG.c.run_id.in_(wanted))
-        ):
-            tags.setdefault(run_id, []).append(tag)
-        for run_id, tag_list in tags.items():
-            rows[run_id].tags = tuple(sorted(tag_list))
-        for m in session.execute(select(METRIC).where(METRIC.c.run_id.in_(wanted))).mappings():
-            rows[m["run_id"]].metrics[(m["title"], m["series"])] = MetricValue(
-                m["last"], m["min"], m["max"], m["last_step"]
-            )
-        for run_id, key, value in session.execute(
-            select(PARAM.c.run_id, PARAM.c.key, PARAM.c.value).where(PARAM.c.run_id.in_(wanted))
-        ):
-            rows[run_id].params[key] = value
-    return [rows[i] for i in wanted if i in rows]

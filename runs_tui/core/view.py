@@ -115,7 +115,9 @@ class TableView:
             if key == "c":
                 columns.append(_spec(value, "column"))
             elif key == "w":
-                spec, _, width = value.rpartition("=")
+                spec, sep, width = value.rpartition("=")
+                if not sep:
+                    raise ViewError(f"view: width {value!r}: expected COLUMN=WIDTH")
                 widths[_spec(spec, "width")] = _width(width, spec)
             elif key == "s":
                 desc = value.startswith("-")
@@ -166,12 +168,19 @@ def _ordered_filters(
             _check_kind(spec, value_set=True)
             vals = values[spec]
             if spec == "status":
-                vals = {Status.parse(v).value for v in vals}
+                vals = {_status(v) for v in vals}
             out.append(ValueFilter(spec, frozenset(vals)))
         if spec in by_range:
             _check_kind(spec, value_set=False)
             out.append(by_range[spec])
     return tuple(out)
+
+
+def _status(text: str) -> str:
+    try:
+        return Status.parse(text).value
+    except ValueError as exc:
+        raise ViewError(f"view: filter of 'status': {exc}") from None
 
 
 def _check_kind(spec: str, *, value_set: bool) -> None:

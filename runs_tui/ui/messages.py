@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from runs_tui.core.details import RunDetails
-from runs_tui.core.query import RunQuery, RunRow
+from runs_tui.core.query import RunQuery
+from runs_tui.core.rows import RunRow
 from runs_tui.core.status import Action
 
 

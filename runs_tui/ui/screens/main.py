@@ -20,7 +20,7 @@ from textual.worker import get_current_worker
 from runs_tui.core import details, lookup
 from runs_tui.core.columns import Column, parse_column
 from runs_tui.core.db import StoreError
-from runs_tui.core.query import RunQuery, count, window
+from runs_tui.core.query import CountCache, RunQuery, window
 from runs_tui.core.text import one_line
 from runs_tui.core.view import TableView
 from runs_tui.ui.messages import DetailsLoaded, MarksCounted, StoreFailed, WindowLoaded
@@ -109,6 +109,7 @@ class MainScreen(ViewActions):
         self.limit = PAGE
         self.total = 0
         self.all_runs = 0
+        self.counts = CountCache()
         self.refreshed: float | None = None
         self.mode = "table"
         self.store_error = ""
@@ -141,20 +142,17 @@ class MainScreen(ViewActions):
     def open_pipeline(self, name: str | None) -> None:
         """Find the pipeline (`name`, else the first) and show its runs."""
         try:
-            summaries = lookup.pipelines(self.runs_app.store)
+            chosen, found = lookup.first_pipeline(self.runs_app.store, name)
         except (SQLAlchemyError, StoreError) as exc:
             self.post_message(StoreFailed(str(exc)))
             return
-        chosen = next((p for p in summaries if p.name == name), None)
-        if chosen is None and summaries:
-            chosen = summaries[0]
-            if name:
-                self.app.call_from_thread(
-                    self.notify,
-                    f"No pipeline {one_line(name)!r}; showing {one_line(chosen.name)!r}",
-                    severity="warning",
-                    markup=False,
-                )
+        if chosen is not None and not found:
+            self.app.call_from_thread(
+                self.notify,
+                f"No pipeline {one_line(name or '')!r}; showing {one_line(chosen.name)!r}",
+                severity="warning",
+                markup=False,
+            )
         self.app.call_from_thread(self._set_pipeline, chosen)
 
     def _set_pipeline(self, summary: lookup.PipelineSummary | None) -> None:
@@ -208,9 +206,10 @@ class MainScreen(ViewActions):
         store = self.runs_app.store
         try:
             rows = window(store, q.with_(at=at), 0, limit)
-            total = count(store, q.with_(at=at))
+            total = self.counts.count(store, q.with_(at=at))
+            narrowed = bool(q.filters or q.tags or q.search.strip())
             everything = RunQuery(q.pipeline_id, archived=q.archived, at=at)
-            all_runs = count(store, everything) if everything != q.with_(at=at) else total
+            all_runs = self.counts.count(store, everything) if narrowed else total
         except (SQLAlchemyError, StoreError) as exc:
             self.post_message(StoreFailed(str(exc).splitlines()[0]))
             return

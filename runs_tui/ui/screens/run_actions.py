@@ -41,6 +41,7 @@ class RunActions(Screen[None]):
     run_query: query.RunQuery | None
     pipeline: lookup.PipelineSummary | None
     follow_run: int | None
+    counts: query.CountCache
 
     @property
     def runs_app(self) -> RunsApp:
@@ -240,6 +241,7 @@ class RunActions(Screen[None]):
         self.app.call_from_thread(self._report, result, action in (Action.ARCHIVE, Action.RESTORE))
 
     def _report(self, result: ops.BulkResult, clear_marks: bool) -> None:
+        self.counts.forget()
         self.notify(
             result.summary(),
             severity="information" if result.ok else "warning",
@@ -285,6 +287,7 @@ class RunActions(Screen[None]):
             return
 
         def shown() -> None:
+            self.counts.forget()
             self.follow_run = new.id
             self.notify(f"Started {new.ref} in queue {new.queue}", markup=False)
             self.reload()

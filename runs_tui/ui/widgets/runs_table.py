@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 from runs_tui.core.columns import Column
-from runs_tui.core.query import RunRow
+from runs_tui.core.rows import RunRow
 from runs_tui.core.text import one_line
 from runs_tui.ui.render import MARK, render_cell
 
