@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from runs_tui.core import config
 from runs_tui.core.columns import Column
@@ -40,9 +41,15 @@ def make_app(
 
 
 async def settle(pilot: Pilot[None], rounds: int = 3) -> None:
-    """Let thread workers finish and their messages be handled."""
+    """Let thread workers finish and their messages be handled; a worker replaced by a
+    newer one in its exclusive group (a recount of the marks) is not an error."""
     for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
+        for _ in range(50):
+            try:
+                await pilot.app.workers.wait_for_complete()
+                break
+            except WorkerCancelled:
+                await pilot.pause(0.01)
         await pilot.pause()
 
 

@@ -343,6 +343,8 @@ class MainScreen(ViewActions):
         self.app.push_screen(PipelinePicker(self.pipeline.name if self.pipeline else None), chosen)
 
     def action_toggle_archive(self) -> None:
+        """The archive is another table: marks do not follow into it."""
+        self.action_clear_marks()
         self.apply_view(self.view.with_(archived=not self.view.archived), save=False)
 
     def action_copy_cell(self) -> None:

@@ -31,7 +31,7 @@ MENU_KEYS = {
     Action.RUN: "n",
     Action.ABORT: "a",
     Action.CONTINUE: "c",
-    Action.RETRY: "c",
+    Action.RETRY: "r",
     Action.ADD_TAG: "t",
     Action.ARCHIVE: "x",
     Action.RESTORE: "x",
@@ -52,7 +52,14 @@ def menu_option(action: Action, count: int | None) -> Option:
 class ActionMenu(ModalScreen[Action | None]):
     """The seed's context menu: every action with how many of the runs it can affect."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,m", "dismiss(None)", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,m", "dismiss(None)", "Close"),
+        *(
+            Binding(key, f"pick('{action.value}')", show=False)
+            for action, key in MENU_KEYS.items()
+            if len(key) == 1 and key.isalpha()
+        ),
+    ]
 
     def __init__(self, title: str, counts: dict[Action, int], archive_view: bool) -> None:
         super().__init__()
@@ -76,6 +83,17 @@ class ActionMenu(ModalScreen[Action | None]):
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(Action(event.option.id or ""))
+
+    def action_pick(self, value: str) -> None:
+        """A letter picks its action, when it is in the menu and can affect a run."""
+        options = self.query_one(OptionList)
+        shelving = {Action.ARCHIVE.value, Action.RESTORE.value}
+        wanted = shelving if value in shelving else {value}
+        for index in range(options.option_count):
+            option = options.get_option_at_index(index)
+            if option.id in wanted and not option.disabled:
+                self.dismiss(Action(option.id))
+                return
 
 
 class SelectionMenu(ModalScreen[str | None]):

@@ -220,12 +220,19 @@ class RunActions(Screen[None]):
             self._failed(exc)
             return
         eligible = counts[action] + (counts[Action.RETRY] if resume else 0)
+        verb = "Continue or retry" if resume else CONFIRM_VERBS[action]
+        if not eligible:
+            self.app.call_from_thread(
+                self.notify,
+                f"{verb}: none of the {len(ids):,} marked runs is eligible",
+                severity="warning",
+            )
+            return
         lines = [f"{eligible:,} of the {len(ids):,} marked runs can be affected."]
         if hidden:
             lines.append(f"{hidden:,} of the marked runs are hidden by the current filter.")
         if eligible < len(ids):
             lines.append(f"The other {len(ids) - eligible:,} are left as they are.")
-        verb = "Continue or retry" if resume else CONFIRM_VERBS[action]
         runs = f"{eligible:,} run{'s' if eligible != 1 else ''}"
         screen = ConfirmScreen(f"{verb} {runs}?", "\n".join(lines))
         self._push(screen, lambda yes: self._do(action, ids, resume) if yes else None)

@@ -1,0 +1,93 @@
+"""Acting on runs at 120x36, demo data, fixed clock: the bar under the table with marks,
+the action menu, the new-run modal with its advanced part open, a confirmation."""
+
+from __future__ import annotations
+
+import pytest
+from textual.worker import WorkerCancelled
+from ui_support import FIXED_NOW, SIZE, make_app
+
+from runs_tui.core.db import Store
+from runs_tui.core.query import ValueFilter
+from runs_tui.demo.seed import seed
+from runs_tui.ui.screens.main import MainScreen
+
+
+@pytest.fixture
+def demo(store: Store) -> Store:
+    seed(store, FIXED_NOW)
+    return store
+
+
+def _app(store: Store):
+    return make_app(store, pipeline="train-resnet", refresh=3600)
+
+
+async def settle(pilot, rounds: int = 3) -> None:
+    """Let thread workers finish; one superseded in its exclusive group is not an error."""
+    for _ in range(rounds):
+        for _ in range(50):
+            try:
+                await pilot.app.workers.wait_for_complete()
+                break
+            except WorkerCancelled:
+                await pilot.pause(0.01)
+        await pilot.pause()
+
+
+async def table_laid_out(pilot) -> None:
+    """The table measures its columns when idle: wait for that before a modal covers it,
+    or the table behind the modal may be caught with header-wide columns."""
+    table = next(s for s in pilot.app.screen_stack if isinstance(s, MainScreen)).table
+    for _ in range(200):
+        await pilot.pause()
+        if table.row_count and not (table._require_update_dimensions or table._new_rows):
+            return
+
+
+async def _mark_top_five(pilot) -> None:
+    """#24 Running, #23 Pending, #22 Running, then two finished runs."""
+    await settle(pilot)
+    await pilot.press("space", "space", "space", "down", "space", "space")
+    await settle(pilot)
+    await table_laid_out(pilot)
+
+
+def test_action_bar_with_marks(demo: Store, snap_compare):
+    assert snap_compare(_app(demo), terminal_size=SIZE, run_before=_mark_top_five)
+
+
+def test_action_menu(demo: Store, snap_compare):
+    async def open_menu(pilot):
+        await _mark_top_five(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+
+    assert snap_compare(_app(demo), terminal_size=SIZE, run_before=open_menu)
+
+
+def test_new_run_modal_with_advanced_open(demo: Store, snap_compare):
+    async def open_form(pilot):
+        await settle(pilot)
+        await table_laid_out(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        # dataset, lr, epochs, batch_size, fail_rate, tags, then the Advanced title
+        await pilot.press("tab", "tab", "tab", "tab", "tab", "tab", "enter")
+        await settle(pilot)
+
+    assert snap_compare(_app(demo), terminal_size=SIZE, run_before=open_form)
+
+
+def test_confirm_abort_of_several_runs(demo: Store, snap_compare):
+    async def confirm(pilot):
+        await _mark_top_five(pilot)
+        screen = pilot.app.screen  # only active runs shown: the two finished marks are hidden
+        active = ValueFilter("status", frozenset({"running", "pending"}))
+        screen.apply_view(screen.view.with_(filters=(active,)), save=False)
+        await settle(pilot)
+        await table_laid_out(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+
+    assert snap_compare(_app(demo), terminal_size=SIZE, run_before=confirm)
