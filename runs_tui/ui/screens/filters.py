@@ -181,7 +181,8 @@ class RangeFilterScreen(FilterScreen[RangeFilter]):
             if self.seconds
             else "a number"
         )
-        with Vertical(classes="dialog narrow"):
+        # the date hint is long: the full-width dialog keeps it on one line, uncut
+        with Vertical(classes="dialog" if self.dates else "dialog narrow"):
             yield Label(f"Filter {self.header}", classes="dialog-title", markup=False)
             yield Label(f"From ({hint}; empty: no lower bound)", classes="field-label")
             yield Input(self._shown(lo), id="range-min")
