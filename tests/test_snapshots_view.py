@@ -24,14 +24,7 @@ def _app(store: Store, columns: str | None = None):
 
 
 async def _repaint(pilot) -> None:
-    """Resize the terminal by a row and back, as a tmux user might, so every line of the
-    table is drawn again. A workaround: after RunsTable.set_columns, a frame drawn before
-    the table's idle width measurement is cached with the header-only widths and stays
-    on screen (reported; see test_ui_view.test_lines_drawn_before_the_widths_are_measured).
-    Inputs stop blinking, so the cursor is drawn the same every time."""
-    await pilot.resize_terminal(SIZE[0], SIZE[1] + 1)
-    await pilot.pause()
-    await pilot.resize_terminal(*SIZE)
+    """Inputs stop blinking, so the cursor is drawn the same every time."""
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False  # a steady cursor: the same picture every time
     await settle(pilot)

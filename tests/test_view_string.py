@@ -296,7 +296,7 @@ M_SPEC = f"m:{METRIC_TITLE}/{METRIC_SERIES}:min"
                     RangeFilter(P_SPEC, 2.0, math.inf),
                 ),
             ),
-            ["RUN", "STATUS ▲2⧩", f"{PARAM_KEY} ⧩", "lo ss/v%al&x=1 (min) ▼1"],
+            ["RUN", "STATUS ▲2≡", f"{PARAM_KEY} ≡", "lo ss/v%al&x=1 (min) ▼1"],
             ["#5", "#2", "#6", "#3"],
         ),
         (

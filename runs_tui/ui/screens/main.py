@@ -34,12 +34,12 @@ PAGE = 200
 
 
 def header_markers(view: TableView) -> dict[str, str]:
-    """Sort direction and order (▲1 ▼2) and a filter mark (⧩) per column spec."""
+    """Sort direction and order (▲1 ▼2) and a filter mark (≡) per column spec."""
     out: dict[str, str] = {}
     for i, key in enumerate(view.sort, 1):
         out[key.column] = ("▼" if key.desc else "▲") + (str(i) if len(view.sort) > 1 else "")
     for spec in view.filtered_columns():
-        out[spec] = out.get(spec, "") + "⧩"
+        out[spec] = out.get(spec, "") + "≡"
     return out
 
 

@@ -63,16 +63,17 @@ class ViewActions(RunActions):
             self.sort_by(spec, secondary)
 
     def sort_by(self, spec: str, secondary: bool) -> None:
-        """`s`: asc, desc, off as the only sort; `S`: the same as one more sort key."""
+        """`s`: asc, desc, off as the first sort key (another column becomes the only key);
+        `S`: the same as one more sort key."""
         keys = list(self.view.sort)
         current = next((k for k in keys if k.column == spec), None)
         if not secondary:
-            if current is None or (len(keys) > 1 and keys[0].column != spec):
+            if current is None or keys[0].column != spec:
                 keys = [SortKey(spec)]
             elif not current.desc:
-                keys = [SortKey(spec, True)]
+                keys[0] = SortKey(spec, True)
             else:
-                keys = []
+                keys = keys[1:]
         elif current is None:
             keys.append(SortKey(spec))
         elif not current.desc:

@@ -6,13 +6,12 @@ the scroll position is kept. Marks are a set of run ids drawn in the first colum
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
@@ -180,6 +179,13 @@ class RunsTable(DataTable[Text]):
         self.move_cursor(row=self.order.index(run_id))
         return True
 
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Lines drawn before the columns were measured (right after `set_columns`) are
+        cached at header width; measuring must draw them again."""
+        super()._update_dimensions(new_rows)
+        self._update_count += 1
+        self.refresh()
+
     def _get_row_style(self, row_index: int, base_style: Style) -> Style:
         style = super()._get_row_style(row_index, base_style)
         if 0 <= row_index < len(self.order):
@@ -188,6 +194,3 @@ class RunsTable(DataTable[Text]):
             if row_index == self.cursor_row and self.show_cursor:
                 style += self.get_component_styles("runs-table--cursor-row").rich_style
         return style
-
-    def row_key_at(self, index: int) -> RowKey:
-        return self.coordinate_to_cell_key(Coordinate(index, 0)).row_key

@@ -12,6 +12,7 @@ from textual.widgets import Static
 from runs_tui.core.columns import Column
 from runs_tui.core.fmt import number, param_text, timestamp
 from runs_tui.core.rows import RunRow
+from runs_tui.core.status import Status
 from runs_tui.core.text import one_line
 
 
@@ -25,6 +26,8 @@ def cell_detail(row: RunRow | None, column: Column | None, at: float) -> str:
         return f"{label}: —"
     if column.source == "builtin" and column.name in ("started", "updated"):
         return f"{label}: {timestamp(value)}"
+    if column.source == "builtin" and column.name == "status":
+        return f"{label}: {Status(value).label}"
     if column.source == "builtin" and column.name == "tags":
         return f"{label}: {', '.join(value)}"
     if isinstance(value, float):
