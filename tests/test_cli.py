@@ -252,7 +252,7 @@ def test_ls_json_and_csv_with_metric_and_param_columns(cli, simple, store):
         "status": "Pending",
         "queue": "default",
         "tags": ["x", "y"],
-        "p:args/lr": "0.5",
+        "p:args/lr": 0.5,
         "m:loss/val:last": 0.25,
         "m:loss/val:min": 0.125,
     }

@@ -128,10 +128,25 @@ def _move_aside(p: Path) -> Path | None:
     return target
 
 
+STALE_TEMP = 60.0
+
+
+def _remove_stale_temps(p: Path) -> None:
+    """Temp files of saves killed mid-way (kill -9): never read, removed a minute on."""
+    cutoff = time.time() - STALE_TEMP
+    for leftover in p.parent.glob(f".{p.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+
+
 def save(settings: Settings, path: Path | None = None) -> None:
     """Write atomically with mode 0600; raises OSError with the path when it cannot."""
     p = path or config_path()
+    if p.parent.exists() and not p.parent.is_dir():
+        raise NotADirectoryError(f"{p.parent} is a file, not a folder")
     p.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(p)
     data = tomli_w.dumps(settings.to_toml()).encode()
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:

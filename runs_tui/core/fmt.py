@@ -118,4 +118,20 @@ def export_value(row: RunRow, column: Column, at: float) -> Any:
             return list(value)
         if column.name == "status":
             return Status(value).label
+    if column.is_param:
+        return param_number(value)
     return value
+
+
+def param_number(text: str) -> Any:
+    """A hyperparameter's text as a number when it is one written plainly ("0.01", "64"),
+    else the text: JSON gets numbers, and "007" or "1e3" stay as written."""
+    try:
+        as_int = int(text)
+    except ValueError:
+        try:
+            as_float = float(text)
+        except ValueError:
+            return text
+        return as_float if repr(as_float) == text and math.isfinite(as_float) else text
+    return as_int if str(as_int) == text else text
