@@ -755,3 +755,44 @@ def test_ties_fall_back_to_number_then_id(store: Store, desc: bool) -> None:
     insert(store, runs)
     got = found(store, RunQuery(None, sort=(SortKey("status", desc),), at=AT))
     assert got == [3, 2, 1, 4]
+
+
+@pytest.mark.postgres
+def test_tags_sort_by_code_point_on_a_locale_database_postgres() -> None:
+    """On a database whose collation is not C, a run's smallest tag is still the smallest
+    by code point ("Z" < "_" < "a"), not by the locale ("_" < "a" < "Z")."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    admin = os.environ.get("RUNS_TUI_TEST_PG_URL")
+    if not admin:
+        pytest.skip("RUNS_TUI_TEST_PG_URL is not set")
+    name = f"runs_tui_test_icu_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(
+                text(
+                    f'CREATE DATABASE "{name}" TEMPLATE template0 LOCALE_PROVIDER icu '
+                    "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+                )
+            )
+    except DBAPIError as exc:
+        engine.dispose()
+        pytest.skip(f"cannot create an ICU database: {exc}")
+    try:
+        store = open_store(make_url(admin).set(database=name).render_as_string(False))
+        runs = [make(1, tags=frozenset({"_"})), make(2, tags=frozenset({"Z", "a"})), make(3)]
+        insert(store, runs)
+        for desc in (False, True):
+            q = RunQuery(1, sort=(SortKey("tags", desc),), at=AT)
+            assert window_ids(store, q) == expected_order(runs, q) == ([2, 1, 3], [1, 2, 3])[desc]
+        store.dispose()
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()

@@ -4,8 +4,7 @@ the action menu, the new-run modal with its advanced part open, a confirmation."
 from __future__ import annotations
 
 import pytest
-from textual.worker import WorkerCancelled
-from ui_support import FIXED_NOW, SIZE, make_app
+from ui_support import FIXED_NOW, SIZE, make_app, settle
 
 from runs_tui.core.db import Store
 from runs_tui.core.query import ValueFilter
@@ -21,18 +20,6 @@ def demo(store: Store) -> Store:
 
 def _app(store: Store):
     return make_app(store, pipeline="train-resnet", refresh=3600)
-
-
-async def settle(pilot, rounds: int = 3) -> None:
-    """Let thread workers finish; one superseded in its exclusive group is not an error."""
-    for _ in range(rounds):
-        for _ in range(50):
-            try:
-                await pilot.app.workers.wait_for_complete()
-                break
-            except WorkerCancelled:
-                await pilot.pause(0.01)
-        await pilot.pause()
 
 
 async def table_laid_out(pilot) -> None:

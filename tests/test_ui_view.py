@@ -20,8 +20,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 from textual.widgets import Input, Label, OptionList, RadioSet, SelectionList
-from textual.worker import WorkerCancelled
-from ui_support import FIXED_NOW, SIZE, main_screen, make_app, status_line, table, visible_rows
+from ui_support import (
+    FIXED_NOW,
+    SIZE,
+    main_screen,
+    make_app,
+    settle,
+    status_line,
+    table,
+    visible_rows,
+)
 
 from runs_tui import cli
 from runs_tui.core import config, paths
@@ -158,18 +166,6 @@ def numbers(facts: list[Fact]) -> list[str]:
 
 
 # --- what the user sees, and doing what a user does ----------------------------------------
-
-
-async def settle(pilot, rounds: int = 3) -> None:
-    """ui_support.settle, tolerating a worker superseded in its exclusive group."""
-    for _ in range(rounds):
-        for _ in range(50):
-            try:
-                await pilot.app.workers.wait_for_complete()
-                break
-            except WorkerCancelled:
-                await pilot.pause(0.01)
-        await pilot.pause()
 
 
 def headers(pilot) -> list[str]:
@@ -411,7 +407,7 @@ async def test_numeric_range_filter_validates_and_filters_metrics_params_run_tim
         await type_text(pilot, "abc")
         await press(pilot, "enter")
         assert isinstance(app.screen, RangeFilterScreen), "a bad number keeps the modal open"
-        assert modal_error(app) == "from 'abc' is not a number"
+        assert modal_error(app) == "from: 'abc' is not a number"
         await pilot.press("ctrl+u")
         await type_text(pilot, "0.5")
         await pilot.press("tab")

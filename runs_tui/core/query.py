@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
     and_,
     case,
     exists,
@@ -24,7 +25,10 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ColumnElement as ColumnExpr
+from sqlalchemy.sql.functions import FunctionElement
 
 from runs_tui.core.columns import Column, parse_column
 from runs_tui.core.db import Store, now
@@ -98,7 +102,7 @@ def _builtin(name: str, at: float) -> ColumnElement[Any]:
         return _run_time(at)
     if name == "tags":
         return (
-            select(func.min(TAG.c.tag))
+            select(func.min(_CodePoint(TAG.c.tag)))
             .where(TAG.c.run_id == RUN.c.id)
             .correlate(RUN)
             .scalar_subquery()
@@ -184,13 +188,52 @@ def ascii_lower(text: str) -> str:
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
+class _CodePoint(FunctionElement[str]):
+    """Text that compares by code point: COLLATE "C" on PostgreSQL (inside min(), where
+    `_text()` outside it would come too late), as it is on SQLite."""
+
+    type = String()
+    name = "code_point"
+    inherit_cache = True
+
+
+@compiles(_CodePoint)
+def _code_point_sql(element: _CodePoint, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(_CodePoint, "postgresql")
+def _code_point_pg(element: _CodePoint, compiler: SQLCompiler, **kw: Any) -> str:
+    return f'{compiler.process(element.clauses, **kw)} COLLATE "C"'
+
+
+class _AsciiLower(FunctionElement[str]):
+    """lower() of ASCII letters only on every database: PostgreSQL's lower() also folds
+    "É" to "é", and a search for "É" then found nothing there."""
+
+    type = String()
+    name = "lower"
+    inherit_cache = True
+
+
+@compiles(_AsciiLower)
+def _ascii_lower_sql(element: _AsciiLower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_AsciiLower, "postgresql")
+def _ascii_lower_pg(element: _AsciiLower, compiler: SQLCompiler, **kw: Any) -> str:
+    upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return f"translate({compiler.process(element.clauses, **kw)}, '{upper}', '{upper.lower()}')"
+
+
 def _search_clause(text: str) -> ColumnElement[bool]:
     needle = text.strip()
     escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = f"%{ascii_lower(escaped)}%"
 
     def like(expr: ColumnExpr[Any]) -> ColumnElement[bool]:
-        return func.lower(expr).like(pattern, escape="\\")
+        return _AsciiLower(expr).like(pattern, escape="\\")
 
     parts = [
         like(RUN.c.name),

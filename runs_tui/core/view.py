@@ -221,16 +221,24 @@ def _range(spec: str, text: str) -> RangeFilter:
     return RangeFilter(spec, _bound(lo, spec), _bound(hi, spec))
 
 
-def _bound(text: str, spec: str) -> float | None:
+def parse_bound(text: str, what: str) -> float | None:
+    """A range bound as typed: empty is open, NaN is refused; the error names `what`."""
     if not text.strip():
         return None
     try:
         value = float(text)
     except ValueError:
-        raise ViewError(f"view: range of {spec!r}: {text!r} is not a number") from None
+        raise ValueError(f"{what}: {text!r} is not a number") from None
     if math.isnan(value):
-        raise ViewError(f"view: range of {spec!r}: NaN is not a bound")
+        raise ValueError(f"{what}: NaN is not a bound")
     return value
+
+
+def _bound(text: str, spec: str) -> float | None:
+    try:
+        return parse_bound(text, f"view: range of {spec!r}")
+    except ValueError as exc:
+        raise ViewError(str(exc)) from None
 
 
 def _mode(text: str) -> str:

@@ -7,7 +7,6 @@ filter (None inside meaning: no filter on this column).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
@@ -28,6 +27,7 @@ from runs_tui.core.fmt import timestamp
 from runs_tui.core.query import RangeFilter, TagFilter, ValueFilter
 from runs_tui.core.status import Status
 from runs_tui.core.text import one_line
+from runs_tui.core.view import parse_bound
 from runs_tui.ui.render import tag_color
 
 T = TypeVar("T")
@@ -194,15 +194,7 @@ class RangeFilterScreen(FilterScreen[RangeFilter]):
         text = self.query_one(input_id, Input).value
         if self.dates:
             return parse_when(text, self.now)
-        if not text.strip():
-            return None
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError(f"{what} {text!r} is not a number") from None
-        if math.isnan(value):
-            raise ValueError(f"{what} {text!r} is not a number")
-        return value
+        return parse_bound(text, what)
 
     def action_apply(self) -> None:
         try:
