@@ -49,8 +49,12 @@ async def shoot(db: str, name: str, steps: Steps) -> None:
 
     store = open_store(db)
     try:
-        app = RunsApp(store, pipeline="train-resnet", clock=lambda: FIXED_NOW,
-                      settings=config.Loaded(config.Settings(refresh=3600)))
+        app = RunsApp(
+            store,
+            pipeline="train-resnet",
+            clock=lambda: FIXED_NOW,
+            settings=config.Loaded(config.Settings(refresh=3600)),
+        )
         async with app.run_test(size=SIZE) as pilot:
             await steps(pilot)
             app.save_screenshot(f"{name}.svg", str(HERE))
