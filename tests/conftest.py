@@ -64,6 +64,15 @@ def pipeline_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def demo(store: Store) -> Store:
+    """The demo pipelines and their runs, written at the fixed clock."""
+    from runs_tui.demo.seed import seed
+
+    seed(store, FIXED_NOW)
+    return store
+
+
+@pytest.fixture
 def simple(store: Store, pipeline_file: Path) -> str:
     """The registered pipeline `simple`; its name."""
     return register(store, pipeline_file).name

@@ -106,3 +106,20 @@ def pipeline_toml(
         doc["parameters"] = params
     doc["steps"] = [{"name": n, "command": argv, "parents": parents} for n, argv, parents in steps]
     return tomli_w.dumps(doc)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m runs_tui ARGS` in a real subprocess, with this checkout on the path."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "runs_tui", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )

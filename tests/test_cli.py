@@ -13,17 +13,16 @@ import re
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from sqlmodel import select, update
+from support import ROOT, run_cli
 
 from runs_tui.cli import main
 from runs_tui.core import ops
 from runs_tui.core.db import Store, open_store
 from runs_tui.core.models import Event, Metric, Run, RunTag
 
-ROOT = Path(__file__).resolve().parents[1]
 # What a terminal acts on: C0 (but newline), DEL and C1.
 RAW_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 HOSTILE_TAG = "\x1b]52;c;aGk=\x07[red]x"
@@ -36,19 +35,6 @@ name = "bad"
 [[steps]]
 name = "only"
 """
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "runs_tui", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.fixture

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-from ui_support import FIXED_NOW, SIZE, make_app, settle
+from ui_support import SIZE, make_app, settle
 
 from runs_tui.core.db import Store
-from runs_tui.demo.seed import seed
-
-
-@pytest.fixture
-def demo(store: Store) -> Store:
-    seed(store, FIXED_NOW)
-    return store
 
 
 def _app(store: Store):

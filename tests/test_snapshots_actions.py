@@ -3,19 +3,11 @@ the action menu, the new-run modal with its advanced part open, a confirmation."
 
 from __future__ import annotations
 
-import pytest
-from ui_support import FIXED_NOW, SIZE, make_app, settle
+from ui_support import SIZE, make_app, settle
 
 from runs_tui.core.db import Store
 from runs_tui.core.query import ValueFilter
-from runs_tui.demo.seed import seed
 from runs_tui.ui.screens.main import MainScreen
-
-
-@pytest.fixture
-def demo(store: Store) -> Store:
-    seed(store, FIXED_NOW)
-    return store
 
 
 def _app(store: Store):

@@ -3,19 +3,11 @@ demo data and a fixed clock (like test_snapshots.py)."""
 
 from __future__ import annotations
 
-import pytest
 from textual.widgets import Input
-from ui_support import FIXED_NOW, SIZE, make_app, settle, table
+from ui_support import SIZE, make_app, settle, table
 
 from runs_tui.core.columns import parse_columns
 from runs_tui.core.db import Store
-from runs_tui.demo.seed import seed
-
-
-@pytest.fixture
-def demo(store: Store) -> Store:
-    seed(store, FIXED_NOW)
-    return store
 
 
 def _app(store: Store, columns: str | None = None):

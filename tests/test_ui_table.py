@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import insert, select, update
 from ui_support import FIXED_NOW, SIZE, make_app, settle, status_line, table, visible_rows
 
@@ -11,14 +10,7 @@ from runs_tui.core.columns import parse_columns
 from runs_tui.core.db import Store
 from runs_tui.core.models import LOG, METRIC, PIPELINE, RUN
 from runs_tui.core.status import Status
-from runs_tui.demo.seed import seed
 from runs_tui.ui.widgets.details import DetailsPanel
-
-
-@pytest.fixture
-def demo(store: Store) -> Store:
-    seed(store, FIXED_NOW)
-    return store
 
 
 def _ids(store: Store, pipeline: str) -> list[int]:
