@@ -15,26 +15,21 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
-    String,
     and_,
     case,
     exists,
     func,
     literal,
     not_,
-    or_,
     select,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import ColumnElement as ColumnExpr
-from sqlalchemy.sql.functions import FunctionElement
 
 from runs_tui.core.columns import Column, parse_column
 from runs_tui.core.db import Store, now
 from runs_tui.core.models import METRIC, PARAM, RUN, TAG
 from runs_tui.core.rows import RunRow, load_rows
 from runs_tui.core.status import Status
+from runs_tui.core.textsql import CodePoint, run_number, search_clause
 
 
 @dataclass(frozen=True)
@@ -102,7 +97,7 @@ def _builtin(name: str, at: float) -> ColumnElement[Any]:
         return _run_time(at)
     if name == "tags":
         return (
-            select(func.min(_CodePoint(TAG.c.tag)))
+            select(func.min(CodePoint(TAG.c.tag)))
             .where(TAG.c.run_id == RUN.c.id)
             .correlate(RUN)
             .scalar_subquery()
@@ -143,7 +138,7 @@ def _filter_clause(flt: Filter, at: float) -> ColumnElement[bool]:
         if column.name == "tags":
             return exists().where(TAG.c.run_id == RUN.c.id, TAG.c.tag.in_(values))
         if column.name == "run":
-            numbers = [_run_number(v.lstrip("#")) for v in values]
+            numbers = [run_number(v.lstrip("#")) for v in values]
             return RUN.c.number.in_([n for n in numbers if n is not None])
         if column.name == "status":
             values = [Status.parse(v).value for v in values]
@@ -180,81 +175,6 @@ def true_clause() -> ColumnElement[bool]:
     return literal(True) == literal(True)
 
 
-def ascii_lower(text: str) -> str:
-    """Lower-case ASCII letters only, as SQLite's lower() does."""
-    return text.translate(_ASCII_LOWER)
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-class _CodePoint(FunctionElement[str]):
-    """Text that compares by code point: COLLATE "C" on PostgreSQL (inside min(), where
-    `_text()` outside it would come too late), as it is on SQLite."""
-
-    type = String()
-    name = "code_point"
-    inherit_cache = True
-
-
-@compiles(_CodePoint)
-def _code_point_sql(element: _CodePoint, compiler: SQLCompiler, **kw: Any) -> str:
-    return str(compiler.process(element.clauses, **kw))
-
-
-@compiles(_CodePoint, "postgresql")
-def _code_point_pg(element: _CodePoint, compiler: SQLCompiler, **kw: Any) -> str:
-    return f'{compiler.process(element.clauses, **kw)} COLLATE "C"'
-
-
-class _AsciiLower(FunctionElement[str]):
-    """lower() of ASCII letters only on every database: PostgreSQL's lower() also folds
-    "É" to "é", and a search for "É" then found nothing there."""
-
-    type = String()
-    name = "lower"
-    inherit_cache = True
-
-
-@compiles(_AsciiLower)
-def _ascii_lower_sql(element: _AsciiLower, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"lower({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_AsciiLower, "postgresql")
-def _ascii_lower_pg(element: _AsciiLower, compiler: SQLCompiler, **kw: Any) -> str:
-    upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    return f"translate({compiler.process(element.clauses, **kw)}, '{upper}', '{upper.lower()}')"
-
-
-def _search_clause(text: str) -> ColumnElement[bool]:
-    needle = text.strip()
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = f"%{ascii_lower(escaped)}%"
-
-    def like(expr: ColumnExpr[Any]) -> ColumnElement[bool]:
-        return _AsciiLower(expr).like(pattern, escape="\\")
-
-    parts = [
-        like(RUN.c.name),
-        like(RUN.c.user),
-        exists().where(TAG.c.run_id == RUN.c.id, like(TAG.c.tag)),
-        exists().where(PARAM.c.run_id == RUN.c.id, like(PARAM.c.value)),
-    ]
-    number = _run_number(needle.removeprefix("#"))
-    if number is not None:
-        parts.append(RUN.c.number == number)
-    return or_(*parts)
-
-
-def _run_number(digits: str) -> int | None:
-    """`digits` as a run number: ASCII digits only (int() refuses "²"), and small enough
-    for a 64-bit SQL integer (a larger one would fail to bind and is no run's number)."""
-    if digits.isascii() and digits.isdigit() and int(digits) < 2**63:
-        return int(digits)
-    return None
-
-
 def where_clause(q: RunQuery) -> ColumnElement[bool]:
     """The condition a run must meet to be in the query's result."""
     at = q.at if q.at is not None else now()
@@ -265,7 +185,7 @@ def where_clause(q: RunQuery) -> ColumnElement[bool]:
     if q.tags is not None:
         parts.append(_tag_clause(q.tags))
     if q.search.strip():
-        parts.append(_search_clause(q.search))
+        parts.append(search_clause(q.search))
     return and_(*parts)
 
 
