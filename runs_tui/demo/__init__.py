@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -20,6 +22,7 @@ from runs_tui.core.models import Run
 from runs_tui.demo.seed import seed
 
 NEW_RUN_EVERY = (20.0, 40.0)
+PR_SET_PDEATHSIG = 1
 
 
 def start_demo(db: str | None, *, ui: bool = True) -> int:
@@ -74,7 +77,12 @@ def _agent(db: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     ]
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            preexec_fn=_stop_with_parent,  # noqa: PLW1509 (started before the feeder thread)
         )
         try:
             yield proc
@@ -85,6 +93,13 @@ def _agent(db: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def _stop_with_parent() -> None:
+    """Linux: SIGTERM the agent when the demo dies, however it dies (a closed SSH
+    session's SIGHUP included), so no agent outlives its temporary database."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @contextlib.contextmanager
