@@ -533,3 +533,16 @@ def test_why_not_words():
     assert why_not(Action.RESTORE, Status.COMPLETED, False) == "not archived"
     assert why_not(Action.ABORT, Status.RUNNING, True) == "archived"
     assert why_not(Action.CONTINUE, Status.FAILED, False) == "Failed"
+
+
+def test_changed_ids_are_the_runs_updated_since(store, simple):
+    from runs_tui.core.query import changed_ids
+
+    first, second = (ops.new_run(store, simple).id for _ in range(2))
+    with store.read() as s:
+        run = s.get(Run, second)
+        assert run is not None
+        pipeline_id, updated = run.pipeline_id, run.updated
+    ops.tag(store, [first], ["later"])
+    assert changed_ids(store, pipeline_id, updated + 1e-6) == [first]
+    assert set(changed_ids(store, pipeline_id, 0)) == {first, second}

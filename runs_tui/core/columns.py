@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 BUILTIN = ("run", "version", "tags", "status", "user", "started", "updated", "run_time", "queue")
 DEFAULT_COLUMNS = ("run", "version", "tags", "status", "user", "started", "updated", "run_time")
@@ -122,7 +121,3 @@ def parse_columns(text: str) -> list[Column]:
     if not specs:
         raise ValueError(f"no columns in {text!r}")
     return [parse_column(s) for s in specs]
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)

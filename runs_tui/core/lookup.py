@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from runs_tui.core.db import Store
-from runs_tui.core.models import PIPELINE, RUN, Pipeline, Run
+from runs_tui.core.models import PIPELINE, RUN, Pipeline
 
 
 @dataclass
@@ -107,8 +107,3 @@ def queues(store: Store) -> list[str]:
         names = set(session.execute(select(PIPELINE.c.queue)).scalars())
         names |= set(session.execute(select(RUN.c.queue).distinct()).scalars())
     return sorted(names)
-
-
-def run(store: Store, run_id: int) -> Run | None:
-    with store.read() as session:
-        return session.get(Run, run_id)
