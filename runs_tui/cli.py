@@ -17,7 +17,7 @@ from runs_tui.core.db import Store, StoreError, open_store
 from runs_tui.core.pipelines import PipelineError, format_value, register
 from runs_tui.core.status import Action
 from runs_tui.core.text import one_line
-from runs_tui.listing import add_ls_arguments, cmd_ls
+from runs_tui.listing import add_ls_arguments, cmd_ls, print_columns
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a cut-off writer
@@ -218,9 +218,7 @@ def _pipeline(store: Store, args: argparse.Namespace) -> int:
         rows.append(
             (one_line(p.name), one_line(p.version), one_line(p.queue), str(p.total), *counts)
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+    print_columns(rows)
     return EXIT_OK
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+from collections.abc import Sequence
 
 from runs_tui.core import export, lookup
 from runs_tui.core.columns import Column, parse_column, parse_columns
@@ -121,7 +122,12 @@ def _print_table(rows: list[RunRow], columns: list[Column], at: float, with_pipe
     for row in rows:
         head = [cell_text(row.pipeline)] if with_pipeline else []
         table.append(head + [cell_text(cell(row, c, at)) for c in columns])
-    widths = [max(len(r[i]) for r in table) for i in range(len(heads))]
+    print_columns(table)
+
+
+def print_columns(table: Sequence[Sequence[str]]) -> None:
+    """Rows of safe cells as left-aligned columns, two spaces apart."""
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     for r in table:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,12 @@ from runs_tui.core import models
 from runs_tui.core.paths import default_db_path
 
 BUSY_TIMEOUT_MS = 30_000
+
+
+def chunked(ids: Sequence[int], size: int) -> Iterator[list[int]]:
+    """`ids` in lists of at most `size`, to stay under the database's bound-parameter limit."""
+    for i in range(0, len(ids), size):
+        yield list(ids[i : i + size])
 
 
 class StoreError(Exception):

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from runs_tui.core.db import Store, now
+from runs_tui.core.db import Store, chunked, now
 from runs_tui.core.models import Event, Pipeline, Run, RunParam, RunTag
 from runs_tui.core.pipelines import PipelineDef, format_value, load_registered, resolve_params
 from runs_tui.core.status import Action, Status, eligible, why_not
@@ -215,12 +215,6 @@ def _locked_runs(session: Session, store: Store, ids: Sequence[int]) -> dict[int
     return {run.id: (run, name) for run, name in session.exec(stmt) if run.id is not None}
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
-    unique = list(dict.fromkeys(ids))
-    for i in range(0, len(unique), CHUNK):
-        yield unique[i : i + CHUNK]
-
-
 def _cas(session: Session, run: Run, **values: Any) -> bool:
     """Change `run` only if it is still in the state it was read in.
 
@@ -284,7 +278,7 @@ def transition(
     """Apply abort, continue, retry, archive or restore to each run that allows it."""
     user = user or who()
     result = BulkResult(action)
-    for chunk in _chunks(ids):
+    for chunk in chunked(list(dict.fromkeys(ids)), CHUNK):
         with store.write() as session:
             runs = _locked_runs(session, store, chunk)
             for run_id in chunk:
@@ -364,7 +358,7 @@ def tag(
     to_add, to_remove = _clean_tags(add), _clean_tags(remove)
     action = Action.ADD_TAG if to_add or not to_remove else Action.REMOVE_TAG
     result = BulkResult(action)
-    for chunk in _chunks(ids):
+    for chunk in chunked(list(dict.fromkeys(ids)), CHUNK):
         with store.write() as session:
             runs = _locked_runs(session, store, chunk)
             existing: dict[int, set[str]] = {}

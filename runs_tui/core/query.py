@@ -309,6 +309,7 @@ def window_ids(store: Store, q: RunQuery, offset: int = 0, limit: int = 200) -> 
     """The ids of one page of the sorted result. A sort runs as its segments in turn, so
     that each can walk an index and stop after `limit` rows."""
     at = q.at if q.at is not None else now()
+    q = q.with_(at=at)  # one clock for the WHERE and the ORDER BY of every segment
     with store.read() as session:
         if not q.sort:
             stmt = _ordered(select(RUN.c.id).select_from(RUN).where(where_clause(q)), (), store, at)

@@ -7,11 +7,11 @@ answered in SQL, in chunks, never by loading the runs.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from sqlalchemy import and_, func, select
 
-from runs_tui.core.db import Store
+from runs_tui.core.db import Store, chunked
 from runs_tui.core.models import PARAM, RUN, TAG
 from runs_tui.core.query import RunQuery, where_clause
 from runs_tui.core.status import Action, Status, eligible
@@ -27,16 +27,11 @@ MENU_ACTIONS = (
 )
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
-    for i in range(0, len(ids), CHUNK):
-        yield list(ids[i : i + CHUNK])
-
-
 def state_counts(store: Store, ids: Iterable[int]) -> Counter[tuple[str, bool]]:
     """How many of `ids` are in each (status, archived)."""
     counts: Counter[tuple[str, bool]] = Counter()
     with store.read() as session:
-        for chunk in _chunks(sorted(ids)):
+        for chunk in chunked(sorted(ids), CHUNK):
             for status, archived, n in session.execute(
                 select(RUN.c.status, RUN.c.archived, func.count())
                 .where(RUN.c.id.in_(chunk))
@@ -63,7 +58,7 @@ def hidden(store: Store, q: RunQuery, ids: Iterable[int]) -> int:
     wanted = sorted(ids)
     shown = 0
     with store.read() as session:
-        for chunk in _chunks(wanted):
+        for chunk in chunked(wanted, CHUNK):
             shown += session.execute(
                 select(func.count())
                 .select_from(RUN)
@@ -108,7 +103,7 @@ def tags_of(store: Store, ids: Iterable[int]) -> Counter[str]:
     """The tags the runs carry, with how many of them carry each."""
     counts: Counter[str] = Counter()
     with store.read() as session:
-        for chunk in _chunks(sorted(ids)):
+        for chunk in chunked(sorted(ids), CHUNK):
             for tag, n in session.execute(
                 select(TAG.c.tag, func.count()).where(TAG.c.run_id.in_(chunk)).group_by(TAG.c.tag)
             ):

@@ -205,8 +205,9 @@ class MainScreen(ViewActions):
         at = self.runs_app.clock()
         store = self.runs_app.store
         try:
-            rows = window(store, q.with_(at=at), 0, limit)
-            total = self.counts.count(store, q.with_(at=at))
+            timed = q.with_(at=at)
+            rows = window(store, timed, 0, limit)
+            total = self.counts.count(store, timed)
             narrowed = bool(q.filters or q.tags or q.search.strip())
             everything = RunQuery(q.pipeline_id, archived=q.archived, at=at)
             all_runs = self.counts.count(store, everything) if narrowed else total
