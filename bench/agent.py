@@ -50,7 +50,7 @@ from sqlalchemy import func, select
 from runs_tui.core import ops
 from runs_tui.core.db import Store, open_store
 from runs_tui.core.models import RUN, Agent
-from runs_tui.core.pipelines import register
+from runs_tui.core.registry import register
 from runs_tui.core.status import Status
 
 DONE = (Status.COMPLETED, Status.FAILED, Status.ABORTED)

@@ -50,13 +50,7 @@ from sqlalchemy import event
 from runs_tui.core import query
 from runs_tui.core.db import Store, open_store
 from runs_tui.core.ops import param_row
-from runs_tui.core.query import (
-    RangeFilter,
-    RunQuery,
-    SortKey,
-    TagFilter,
-    ValueFilter,
-)
+from runs_tui.core.records import RangeFilter, RunQuery, SortKey, TagFilter, ValueFilter
 
 T0 = 1_733_000_000.0  # the first run's creation time; a run every 30 s after it
 STEP = 30.0

@@ -94,14 +94,14 @@ from sqlalchemy import event
 from textual.pilot import Pilot
 
 import runs_tui
-import runs_tui.core.query as query_module
-import runs_tui.ui.screens.main as main_screen_module
 from runs_tui.core import config, lookup
 from runs_tui.core.db import Store, open_store
 from runs_tui.core.models import METRIC, PARAM, RUN, TAG
-from runs_tui.core.pipelines import register
-from runs_tui.core.query import RunQuery, SortKey, count, window_ids
+from runs_tui.core.query import count, window_ids
+from runs_tui.core.records import RunQuery, SortKey
+from runs_tui.core.registry import register
 from runs_tui.core.rows import load_rows
+from runs_tui.sources.sql import SqlSource
 from runs_tui.ui.app import RunsApp
 from runs_tui.ui.screens.main import PAGE, MainScreen
 
@@ -527,10 +527,10 @@ class InProcess:
 
 @contextlib.contextmanager
 def probed() -> Iterator[Probe]:
-    """Wrap the screen module's window() and the query module's count() (both run in the
-    worker thread; the screen counts through a CountCache)."""
+    """Wrap the SQL source's window() and count() (both run in the worker thread; the
+    screen counts through a CountCache)."""
     probe = Probe()
-    originals = (main_screen_module.window, query_module.count)
+    originals = (SqlSource.window, SqlSource.count)
 
     def timed(fn: Callable[..., Any], part: str) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -542,12 +542,12 @@ def probed() -> Iterator[Probe]:
 
         return wrapper
 
-    main_screen_module.window = timed(originals[0], "window")  # type: ignore[assignment]
-    query_module.count = timed(originals[1], "count")  # type: ignore[assignment]
+    SqlSource.window = timed(originals[0], "window")  # type: ignore[method-assign]
+    SqlSource.count = timed(originals[1], "count")  # type: ignore[method-assign]
     try:
         yield probe
     finally:
-        main_screen_module.window, query_module.count = originals  # type: ignore[assignment]
+        SqlSource.window, SqlSource.count = originals  # type: ignore[method-assign]
 
 
 class Driver:
@@ -640,7 +640,9 @@ async def in_process(db: Path, n: int, reps: int, profile: bool) -> InProcess:
     profiler = cProfile.Profile() if profile else None
     try:
         with probed() as probe:
-            app = RunsApp(store, pipeline=PIPELINE, settings=config.load(), clock=time.time)
+            app = RunsApp(
+                SqlSource(store), pipeline=PIPELINE, settings=config.load(), clock=time.time
+            )
             async with app.run_test(size=(COLS, ROWS)) as pilot:
                 screen = app.screen
                 assert isinstance(screen, MainScreen), screen

@@ -12,12 +12,13 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from runs_tui.core import lookup, ops
-from runs_tui.core.db import Store, StoreError, open_store
-from runs_tui.core.pipelines import PipelineError, format_value, register
+from runs_tui.core.actions import ACTIONS, cli_specs
+from runs_tui.core.pipelines import PipelineError, format_value
+from runs_tui.core.source import RunSource, SourceError
 from runs_tui.core.status import Action
 from runs_tui.core.text import one_line
 from runs_tui.listing import add_ls_arguments, cmd_ls, print_columns
+from runs_tui.sources import open_source
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a cut-off writer
@@ -64,8 +65,8 @@ def _parser() -> argparse.ArgumentParser:
 
     add_ls_arguments(sub.add_parser("ls", parents=[common], help="list runs"))
 
-    for name in ("abort", "continue", "retry", "archive", "restore"):
-        act = sub.add_parser(name, parents=[common], help=f"{name} runs (id or PIPELINE#N)")
+    for spec in cli_specs():
+        act = sub.add_parser(spec.cli, parents=[common], help=f"{spec.cli} runs (id or PIPELINE#N)")
         act.add_argument("runs", nargs="+", metavar="RUN")
         act.add_argument("--message", default="", help="why (kept in the run's history)")
 
@@ -91,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds between SIGTERM and SIGKILL, and for runs at shutdown",
     )
     agent.add_argument("--once", action="store_true", help="exit when the queues are empty")
+    agent.add_argument(
+        "--executor", default="local", help="where steps run (default: local subprocesses)"
+    )
 
     tag = sub.add_parser("tag", parents=[common], help="add or remove tags")
     tag.add_argument("runs", nargs="+", metavar="RUN")
@@ -114,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`runs-tui ls | head`): stop quietly, as other tools do.
         _stdout_to_devnull()
         return EXIT_BROKEN_PIPE
-    except (UsageError, StoreError, PipelineError, ValueError) as exc:
+    except (UsageError, SourceError, PipelineError, ValueError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         return 130
@@ -139,44 +143,56 @@ def _dispatch(args: argparse.Namespace) -> int:
         from runs_tui.ui.app import run_app
 
         return run_app(db, pipeline=args.pipeline, view=args.view, columns=args.columns)
-    store = open_store(db)
+    source = open_source(db)
     try:
-        return _command(store, args)
+        return _command(source, args)
     finally:
-        store.dispose()
+        source.close()
 
 
-def _command(store: Store, args: argparse.Namespace) -> int:
+def _command(source: RunSource, args: argparse.Namespace) -> int:
     if args.command == "pipeline":
-        return _pipeline(store, args)
+        return _pipeline(source, args)
     if args.command == "run":
+        _require(source, Action.RUN, "run")
         params = dict(_key_value(p) for p in args.param)
-        new = ops.new_run(store, args.pipeline, params, queue=args.queue, tags=args.tag)
+        new = source.new_run(args.pipeline, params, queue=args.queue, tags=args.tag)
         print(one_line(f"{new.ref}  id={new.id}  status=Pending  queue={new.queue}"))
         for key, value in new.params.items():
             print(one_line(f"  {key} = {format_value(value)}"))
         return EXIT_OK
     if args.command == "ls":
-        return cmd_ls(store, args)
+        return cmd_ls(source, args)
     if args.command == "agent":
-        return _agent(store, args)
-    ids = lookup.resolve_refs(store, args.runs)
+        return _agent(source, args)
     if args.command == "tag":
         if not args.add and not args.remove:
             raise UsageError("tag: give --add T or --remove T")
-        result = ops.tag(store, ids, args.add, args.remove)
+        _require(source, Action.ADD_TAG, "tag")
+        result = source.tag(source.resolve_refs(args.runs), args.add, args.remove)
     else:
-        result = ops.transition(store, Action(args.command), ids, message=args.message)
+        action = next(s.action for s in cli_specs() if s.cli == args.command)
+        _require(source, action, args.command)
+        ids = source.resolve_refs(args.runs)
+        result = source.transition(action, ids, message=args.message)
     print(one_line(result.summary()))
     for outcome in result.not_affected:
         print(one_line(f"  {outcome.ref}: not affected ({outcome.reason})"))
     return EXIT_OK if result.ok else EXIT_PARTIAL
 
 
-def _agent(store: Store, args: argparse.Namespace) -> int:
+def _require(source: RunSource, action: Action, command: str) -> None:
+    """Refuse, before anything is attempted, an action the source cannot do."""
+    if not source.capabilities.can(action):
+        why = source.capabilities.why_not(action)
+        raise UsageError(f"{command}: {ACTIONS[action].label.lower()} is unavailable here: {why}")
+
+
+def _agent(source: RunSource, args: argparse.Namespace) -> int:
     import logging
 
     from runs_tui.agent.worker import AgentConfig, AgentWorker, install_signals
+    from runs_tui.sources.sql import store_of
 
     config = AgentConfig(
         queues=args.queue or ["default"],
@@ -186,11 +202,12 @@ def _agent(store: Store, args: argparse.Namespace) -> int:
         stale_after=args.stale_after,
         grace=args.grace,
         once=args.once,
+        executor=args.executor,
     )
     if args.name:
         config.name = args.name
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    worker = AgentWorker(store, config)
+    worker = AgentWorker(store_of(source), config)
     install_signals(worker)
     return worker.run()
 
@@ -202,15 +219,17 @@ def _key_value(text: str) -> tuple[str, str]:
     return key.strip(), value
 
 
-def _pipeline(store: Store, args: argparse.Namespace) -> int:
+def _pipeline(source: RunSource, args: argparse.Namespace) -> int:
     if args.pipeline_command == "register":
-        pipe = register(store, args.file)
+        if not source.capabilities.register:
+            raise UsageError(f"pipeline register: {source.name} does not take pipeline files")
+        pipe = source.register_pipeline(args.file)
         print(one_line(f"registered {pipe.name} {pipe.version} (queue {pipe.queue})"))
         return EXIT_OK
     rows: list[tuple[str, ...]] = [
         ("NAME", "VERSION", "QUEUE", "RUNS", "PENDING", "RUNNING", "COMPLETED", "FAILED", "ABORTED")
     ]
-    for p in lookup.pipelines(store):
+    for p in source.pipelines():
         counts = [
             str(p.counts.get(s, 0))
             for s in ("pending", "running", "completed", "failed", "aborted")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+import time
 from collections.abc import Sequence
 
-from runs_tui.core import export, lookup
+from runs_tui.core import export
 from runs_tui.core.columns import Column, parse_column, parse_columns
-from runs_tui.core.db import Store, now
 from runs_tui.core.fmt import cell
-from runs_tui.core.query import RunQuery, SortKey, TagFilter, ValueFilter, count, window
-from runs_tui.core.rows import RunRow
+from runs_tui.core.records import RunQuery, RunRow, SortKey, TagFilter, ValueFilter
+from runs_tui.core.source import RunSource
 from runs_tui.core.status import Status
 from runs_tui.core.text import clip, one_line, safe
 from runs_tui.core.view import TableView
@@ -63,11 +63,11 @@ def add_ls_arguments(ls: argparse.ArgumentParser) -> None:
     ls.add_argument("--format", choices=("table", "json", "csv"), default="table")
 
 
-def build_query(store: Store, args: argparse.Namespace) -> tuple[RunQuery, list[Column]]:
+def build_query(source: RunSource, args: argparse.Namespace) -> tuple[RunQuery, list[Column]]:
     """The query and columns the arguments describe (on top of `--view`, when given);
     errors name the bad value."""
     view = TableView.from_string(args.view) if args.view else TableView()
-    pipeline_id = lookup.pipeline_by_name(store, args.pipeline).id if args.pipeline else None
+    pipeline_id = source.pipeline(args.pipeline).id if args.pipeline else None
     filters = list(view.filters)
     if args.status:
         filters.append(ValueFilter("status", frozenset(Status.parse(s).value for s in args.status)))
@@ -87,7 +87,7 @@ def build_query(store: Store, args: argparse.Namespace) -> tuple[RunQuery, list[
         args.search or view.search,
         tuple(sort) or view.sort,
         args.archived or view.archived,
-        now(),
+        time.time(),
     )
     columns = (
         parse_columns(args.columns) if args.columns else [parse_column(c) for c in view.columns]
@@ -95,22 +95,22 @@ def build_query(store: Store, args: argparse.Namespace) -> tuple[RunQuery, list[
     return q, columns
 
 
-def cmd_ls(store: Store, args: argparse.Namespace) -> int:
-    q, columns = build_query(store, args)
+def cmd_ls(source: RunSource, args: argparse.Namespace) -> int:
+    q, columns = build_query(source, args)
     with_pipeline = args.pipeline is None
     if args.format != "table":
         tty = sys.stdout.isatty()
         out = io.StringIO() if tty else sys.stdout
-        export.write(store, q, columns, args.format, out, with_pipeline=with_pipeline)
+        export.write(source, q, columns, args.format, out, with_pipeline=with_pipeline)
         if isinstance(out, io.StringIO):
             sys.stdout.write(safe(out.getvalue()).replace("\u240a", "\n"))
         return 0
     if args.limit is not None and args.limit < 0:
         raise ValueError(f"invalid --limit {args.limit}: must be 0 or more")
-    total = count(store, q)
+    total = source.count(q)
     limit = total if args.limit is None else min(args.limit, total)
-    rows = [] if limit == 0 else window(store, q, 0, limit)
-    _print_table(rows, columns, q.at or now(), with_pipeline)
+    rows = [] if limit == 0 else source.window(q, 0, limit)
+    _print_table(rows, columns, q.at or time.time(), with_pipeline)
     if len(rows) < total:
         print(f"({len(rows)} of {total} runs)")
     return 0

@@ -44,13 +44,13 @@ SHOTS: dict[str, Steps] = {
 
 async def shoot(db: str, name: str, steps: Steps) -> None:
     from runs_tui.core import config
-    from runs_tui.core.db import open_store
+    from runs_tui.sources import open_source
     from runs_tui.ui.app import RunsApp
 
-    store = open_store(db)
+    source = open_source(db)
     try:
         app = RunsApp(
-            store,
+            source,
             pipeline="train-resnet",
             clock=lambda: FIXED_NOW,
             settings=config.Loaded(config.Settings(refresh=3600)),
@@ -59,7 +59,7 @@ async def shoot(db: str, name: str, steps: Steps) -> None:
             await steps(pilot)
             app.save_screenshot(f"{name}.svg", str(HERE))
     finally:
-        store.dispose()
+        source.close()
 
 
 def main() -> None:

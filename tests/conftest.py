@@ -10,7 +10,7 @@ import pytest
 from support import agents  # noqa: F401  (a fixture)
 
 from runs_tui.core.db import Store, open_store
-from runs_tui.core.pipelines import register
+from runs_tui.core.registry import register
 
 FIXED_NOW = 1_764_000_000.0  # 2025-11-24 16:00 UTC: the clock of snapshots and seeded data
 

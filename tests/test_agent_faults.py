@@ -15,7 +15,7 @@ from support import kill_marked, pids_with, pipeline_toml, wait_for
 from runs_tui.core import ops
 from runs_tui.core.db import Store
 from runs_tui.core.models import EVENT, LOG, POINT, RUN
-from runs_tui.core.pipelines import register
+from runs_tui.core.registry import register
 
 PY = sys.executable
 

@@ -12,7 +12,7 @@ from support import Agents, pipeline_toml
 from runs_tui.core import ops
 from runs_tui.core.db import Store, now, open_store
 from runs_tui.core.models import RUN, STEP
-from runs_tui.core.pipelines import register
+from runs_tui.core.registry import register
 from runs_tui.core.status import Status
 
 

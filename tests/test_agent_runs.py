@@ -12,7 +12,7 @@ from support import Agents, pipeline_toml, wait_for
 from runs_tui.core import ops
 from runs_tui.core.db import Store
 from runs_tui.core.models import EVENT, LOG, METRIC, POINT, RUN, STEP
-from runs_tui.core.pipelines import register
+from runs_tui.core.registry import register
 
 PY = sys.executable
 

@@ -26,7 +26,7 @@ from ui_support import SIZE, make_app, settle, status_line, visible_rows
 
 from runs_tui.core import config, ops, paths
 from runs_tui.core.db import Store
-from runs_tui.core.query import SortKey
+from runs_tui.core.records import SortKey
 from runs_tui.core.view import TableView
 
 GOOD = config.Settings(
@@ -202,7 +202,7 @@ import os, signal, sys
 from pathlib import Path
 
 from runs_tui.core import config
-from runs_tui.core.query import SortKey
+from runs_tui.core.records import SortKey
 from runs_tui.core.view import TableView
 
 path = Path(sys.argv[1])

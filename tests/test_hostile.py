@@ -12,7 +12,7 @@ from runs_tui.core import ops
 from runs_tui.core.columns import parse_columns
 from runs_tui.core.db import Store, now
 from runs_tui.core.models import LOG, METRIC, POINT, RUN
-from runs_tui.core.pipelines import register
+from runs_tui.core.registry import register
 
 HOSTILE = [
     "\x1b[31mred\x1b[0m",

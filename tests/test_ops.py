@@ -6,11 +6,12 @@ import pytest
 from sqlmodel import select
 
 from runs_tui.core import ops
+from runs_tui.core.actions import ACTIONS, eligible, why_not
 from runs_tui.core.db import Store
 from runs_tui.core.models import Event, Pipeline, Run, RunParam, RunTag
-from runs_tui.core.ops import BulkResult, Outcome
-from runs_tui.core.pipelines import register
-from runs_tui.core.status import RULES, Action, Status, eligible, why_not
+from runs_tui.core.records import BulkResult, Outcome
+from runs_tui.core.registry import register
+from runs_tui.core.status import Action, Status
 
 OLD = 1_000_000.0  # times set up in the past, so that a bump is visible
 
@@ -118,9 +119,9 @@ def test_rules_table_matches_the_design():
                     status,
                     flag,
                 )
-    assert RULES[Action.ABORT].to == Status.ABORTED
-    assert RULES[Action.CONTINUE].to == Status.PENDING
-    assert RULES[Action.RETRY].to == Status.PENDING
+    assert ACTIONS[Action.ABORT].rule.to == Status.ABORTED
+    assert ACTIONS[Action.CONTINUE].rule.to == Status.PENDING
+    assert ACTIONS[Action.RETRY].rule.to == Status.PENDING
     for action in (Action.DETAILS, Action.RUN, Action.ADD_TAG, Action.REMOVE_TAG):
         for status in Status:
             for flag in (False, True):
@@ -152,13 +153,13 @@ def test_transition(store, pid, action, status, archived):
     if not should:
         reason = expected_reason(action, status, archived)
         assert outcome.reason == reason
-        assert result.summary() == f"{ops._PAST[action]} 0 of 1; 1 not eligible (1 {reason})"
+        assert result.summary() == f"{ACTIONS[action].past} 0 of 1; 1 not eligible (1 {reason})"
         assert after.model_dump() == before.model_dump()
         assert evs == []
         return
 
     assert outcome.reason == ""
-    assert result.summary() == f"{ops._PAST[action]} 1 of 1"
+    assert result.summary() == f"{ACTIONS[action].past} 1 of 1"
     assert after.updated > before.updated
     for ev in evs:
         assert ev.user == "tester"

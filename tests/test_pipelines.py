@@ -15,10 +15,10 @@ from runs_tui.core.pipelines import (
     StepDef,
     env_name,
     parse_file,
-    register,
     resolve_params,
     substitute,
 )
+from runs_tui.core.registry import register
 
 HEAD = """
 [pipeline]

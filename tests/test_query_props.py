@@ -32,17 +32,8 @@ from sqlmodel import SQLModel
 from runs_tui.core.db import Store, open_store
 from runs_tui.core.models import Metric, Pipeline, Run, RunParam, RunTag
 from runs_tui.core.ops import param_row
-from runs_tui.core.query import (
-    RangeFilter,
-    RunQuery,
-    SortKey,
-    TagFilter,
-    ValueFilter,
-    count,
-    ids,
-    window,
-    window_ids,
-)
+from runs_tui.core.query import count, ids, window, window_ids
+from runs_tui.core.records import RangeFilter, RunQuery, SortKey, TagFilter, ValueFilter
 
 BASE = 1_764_000_000.0
 AT = BASE + 2_000.0  # the fixed clock of every query

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ui_support import SIZE, make_app, settle
 
 from runs_tui.core.db import Store
-from runs_tui.core.query import ValueFilter
+from runs_tui.core.records import ValueFilter
 from runs_tui.ui.screens.main import MainScreen
 
 

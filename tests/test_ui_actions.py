@@ -17,8 +17,8 @@ from ui_support import SIZE, main_screen, make_app, settle, status_line, table, 
 from runs_tui.core import ops
 from runs_tui.core.db import Store
 from runs_tui.core.models import PARAM, PIPELINE, RUN, TAG
-from runs_tui.core.pipelines import register
-from runs_tui.core.query import SortKey, ValueFilter
+from runs_tui.core.records import SortKey, ValueFilter
+from runs_tui.core.registry import register
 from runs_tui.core.status import Status
 from runs_tui.ui.screens.forms import NewRunScreen, TagScreen
 from runs_tui.ui.screens.menus import ActionMenu, ConfirmScreen, SelectionMenu

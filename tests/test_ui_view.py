@@ -35,7 +35,7 @@ from runs_tui import cli
 from runs_tui.core import config, paths
 from runs_tui.core.db import Store
 from runs_tui.core.models import METRIC, PARAM, PIPELINE, RUN, TAG
-from runs_tui.core.query import SortKey, ValueFilter
+from runs_tui.core.records import SortKey, ValueFilter
 from runs_tui.core.status import Status
 from runs_tui.core.view import TableView
 from runs_tui.ui.app import RunsApp

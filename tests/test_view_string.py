@@ -28,7 +28,7 @@ from runs_tui.core import config
 from runs_tui.core.columns import BUILTIN, parse_column
 from runs_tui.core.db import Store
 from runs_tui.core.models import METRIC, PARAM, PIPELINE, RUN
-from runs_tui.core.query import RangeFilter, SortKey, TagFilter, ValueFilter
+from runs_tui.core.records import RangeFilter, SortKey, TagFilter, ValueFilter
 from runs_tui.core.status import Status
 from runs_tui.core.view import MAX_WIDTH, MIN_WIDTH, TableView, ViewError
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 
 from textual.pilot import Pilot
-from textual.worker import WorkerCancelled
 
 from runs_tui.core import config
 from runs_tui.core.columns import Column
 from runs_tui.core.db import Store
+from runs_tui.core.source import RunSource
+from runs_tui.sources.sql import SqlSource
 from runs_tui.ui.app import RunsApp
+from runs_tui.ui.flows.host import ASKING
 from runs_tui.ui.screens.main import MainScreen
 from runs_tui.ui.widgets.runs_table import RunsTable
 from runs_tui.ui.widgets.status_line import StatusLine
@@ -26,13 +28,15 @@ def make_app(
     columns: list[Column] | None = None,
     refresh: float | None = None,
     clock: float | None = FIXED_NOW,
+    source: RunSource | None = None,
 ) -> RunsApp:
-    """The app on `store` with settings from RUNS_TUI_CONFIG (a temp file in tests)."""
+    """The app on `store` (or on `source`, made on it) with settings from RUNS_TUI_CONFIG
+    (a temp file in tests)."""
     loaded = config.load()
     if refresh is not None:
         loaded.settings.refresh = refresh
     return RunsApp(
-        store,
+        source or SqlSource(store),
         pipeline=pipeline,
         columns=columns,
         settings=loaded,
@@ -40,16 +44,16 @@ def make_app(
     )
 
 
-async def settle(pilot: Pilot[None], rounds: int = 3) -> None:
-    """Let thread workers finish and their messages be handled; a worker replaced by a
-    newer one in its exclusive group (a recount of the marks) is not an error."""
+async def settle(pilot: Pilot[None], rounds: int = 3, deadline: float = 60.0) -> None:
+    """Let workers finish and their messages be handled: the app is settled when every
+    worker is done or is a flow waiting for the user's answer in a modal."""
+    give_up = time.monotonic() + deadline
     for _ in range(rounds):
-        for _ in range(50):
-            try:
-                await pilot.app.workers.wait_for_complete()
-                break
-            except WorkerCancelled:
-                await pilot.pause(0.01)
+        while any(not w.is_finished and w not in ASKING for w in pilot.app.workers):
+            if time.monotonic() > give_up:
+                busy = [w for w in pilot.app.workers if not w.is_finished and w not in ASKING]
+                raise AssertionError(f"workers still busy after {deadline}s: {busy}")
+            await pilot.pause(0.01)
         await pilot.pause()
 
 

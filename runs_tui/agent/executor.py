@@ -1,21 +1,20 @@
-"""Running one claimed run: its steps in DAG order, each a subprocess, reported live."""
+"""Running one claimed run: its steps in DAG order, each started by the launcher, reported
+live."""
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
-import subprocess
+import sys
 import threading
 import time
-import uuid
 from dataclasses import dataclass
-from typing import IO, NoReturn
+from typing import NoReturn
 
 from sqlalchemy import select
 
-from runs_tui.agent import procs
 from runs_tui.agent.claims import Claim
+from runs_tui.agent.launcher import LaunchError, StepHandle, StepLauncher
 from runs_tui.agent.protocol import BadReport, MetricReport, ProgressReport, parse
 from runs_tui.agent.writer import RunWriter
 from runs_tui.core.db import Store
@@ -43,15 +42,28 @@ class StopRun(Exception):
         self.outcome = outcome
 
 
+def resolve_argv(argv: list[str]) -> list[str]:
+    """`python` in a pipeline means the Python that runs the agent (and runs_tui.report)."""
+    if argv and argv[0] in ("python", "python3"):
+        return [sys.executable, *argv[1:]]
+    return list(argv)
+
+
 class Executor:
     """Runs one claim to its end; `agent_stop` is set when the agent is shutting down
     and `agent_deadline` then says when a still-running run is aborted."""
 
     def __init__(
-        self, store: Store, claim: Claim, agent: str, timing: Timing, agent_stop: threading.Event
+        self,
+        store: Store,
+        claim: Claim,
+        agent: str,
+        timing: Timing,
+        agent_stop: threading.Event,
+        launcher: StepLauncher,
     ) -> None:
         self.store, self.claim, self.agent, self.timing = store, claim, agent, timing
-        self.agent_stop = agent_stop
+        self.agent_stop, self.launcher = agent_stop, launcher
         self.agent_deadline: float | None = None
         self.writer = RunWriter(store, claim, agent)
 
@@ -99,7 +111,7 @@ class Executor:
             ).all()
         return {key: value for key, value in rows}
 
-    def _env(self, step: StepDef, params: dict[str, str], token: str) -> dict[str, str]:
+    def _env(self, step: StepDef, params: dict[str, str]) -> dict[str, str]:
         env = dict(os.environ)
         env.update({env_name(k): v for k, v in params.items()})
         env.update(
@@ -108,72 +120,64 @@ class Executor:
             RUNS_TUI_ATTEMPT=str(self.claim.attempt),
             PYTHONUNBUFFERED="1",
         )
-        env[procs.TOKEN_VAR] = token
         return env
 
     def _step(self, step: StepDef, params: dict[str, str]) -> int | None:
         if not self.writer.step_started(step.name):
             self._fence_lost(None, step.name)
-        argv = [substitute(arg, params) for arg in step.command]
-        token = uuid.uuid4().hex
+        argv = resolve_argv([substitute(arg, params) for arg in step.command])
         try:
-            proc = procs.spawn(argv, self.claim.folder or ".", self._env(step, params, token))
-        except OSError as exc:
-            message = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
+            handle = self.launcher.start(
+                argv,
+                self._env(step, params),
+                self.claim.folder or ".",
+                step.resources,
+                f"{self.claim.ref}/{step.name}",
+            )
+        except LaunchError as exc:
+            message = str(exc)
             self.writer.log(step.name, "agent", message)
             self.writer.step_finished(step.name, Status.FAILED, None, message)
             self.writer.finish(Status.FAILED, f"step {step.name!r}: {message}")
             raise StopRun("failed") from None
-        log.info(
-            "run %s attempt %d: step %s started (pid %d)",
-            self.claim.ref,
-            self.claim.attempt,
-            step.name,
-            proc.pid,
-        )
-        code = self._follow(step.name, proc, token)
+        try:
+            if not self.writer.step_launched(step.name, handle.executor, handle.external_id):
+                self._fence_lost(handle, step.name)
+            log.info(
+                "run %s attempt %d: step %s started (%s %s)",
+                self.claim.ref,
+                self.claim.attempt,
+                step.name,
+                handle.executor,
+                handle.external_id,
+            )
+            code = self._follow(step.name, handle)
+        finally:
+            handle.close()
         status = Status.COMPLETED if code == 0 else Status.FAILED
         self.writer.step_finished(step.name, status, code)
         return code
 
-    def _follow(self, step: str, proc: subprocess.Popen[bytes], token: str) -> int | None:
-        lines: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
-        readers = [
-            threading.Thread(target=_read, args=(name, pipe, lines), daemon=True)
-            for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr))
-            if pipe is not None
-        ]
-        for reader in readers:
-            reader.start()
-        open_pipes, last_flush, last_check = len(readers), time.monotonic(), time.monotonic()
-        exited_at: float | None = None
-        while open_pipes:
-            try:
-                item = lines.get(timeout=0.1)
-            except queue.Empty:
-                item = ("", b"")
-            if item is None:
-                open_pipes -= 1
-            elif item[1]:
-                self._line(step, item[0], item[1])
+    def _follow(self, step: str, handle: StepHandle) -> int | None:
+        """Report the step's output and stop it when the run stops being ours; returns its
+        exit code once it has exited and all its output is in."""
+        last_flush = last_check = time.monotonic()
+        while not handle.output_done or (code := handle.poll()) is None:
+            line = handle.read(timeout=0.1)
+            if line is not None:
+                self._line(step, line.stream, line.raw)
             mono = time.monotonic()
             if self._past_deadline():
-                self._agent_stopped(proc, step, token)
+                self._agent_stopped(handle, step)
             if self.writer.pending and (
                 mono - last_flush >= FLUSH_EVERY or self.writer.pending >= MAX_BUFFER
             ):
                 last_flush = last_check = mono
                 if not self.writer.flush():
-                    self._fence_lost(proc, step, token)
+                    self._fence_lost(handle, step)
             elif mono - last_check >= min(self.timing.poll, FLUSH_EVERY * 2):
                 last_check = mono
-                self._check(proc, step, token)
-            if proc.poll() is not None:
-                exited_at = exited_at or mono
-                if mono - exited_at > 1.0:
-                    procs.reap_leftovers(proc, token)
-        code = proc.wait()
-        procs.reap_leftovers(proc, token)
+                self._check(handle, step)
         if self.writer.pending and not self.writer.flush():
             self._fence_lost(None, step)
         return code
@@ -190,11 +194,11 @@ class Executor:
         else:
             self.writer.log(step, stream, text)
 
-    def _check(self, proc: subprocess.Popen[bytes], step: str, token: str) -> None:
+    def _check(self, handle: StepHandle, step: str) -> None:
         """Stop the step if the run was aborted or lost."""
         state = self.writer.state()
         if state is None or not self.writer.still_mine(state) or state.status != Status.RUNNING:
-            self._fence_lost(proc, step, token)
+            self._fence_lost(handle, step)
 
     def _past_deadline(self) -> bool:
         return (
@@ -203,18 +207,16 @@ class Executor:
             and time.monotonic() >= self.agent_deadline
         )
 
-    def _agent_stopped(self, proc: subprocess.Popen[bytes], step: str, token: str) -> None:
+    def _agent_stopped(self, handle: StepHandle, step: str) -> None:
         from runs_tui.core import ops
 
         ops.abort(self.store, [self.claim.run_id], user=self.agent, message="agent stopped")
-        self._fence_lost(proc, step, token)
+        self._fence_lost(handle, step)
 
-    def _fence_lost(
-        self, proc: subprocess.Popen[bytes] | None, step: str, token: str = ""
-    ) -> NoReturn:
-        """The run stopped being ours: stop its processes; if it was aborted, say by whom."""
+    def _fence_lost(self, handle: StepHandle | None, step: str) -> NoReturn:
+        """The run stopped being ours: stop its step; if it was aborted, say by whom."""
         state = self.writer.state()
-        code = procs.stop(proc, token, self.timing.grace) if proc is not None else None
+        code = handle.stop(self.timing.grace) if handle is not None else None
         if state is not None and self.writer.still_mine(state) and state.status == Status.ABORTED:
             self.writer.log(step, "agent", state.message or "aborted")
             self.writer.flush(allow=ABORTED_ONLY)
@@ -228,11 +230,3 @@ class Executor:
             "run %s attempt %d: no longer this agent's; stopped", self.claim.ref, self.claim.attempt
         )
         raise StopRun("lost")
-
-
-def _read(name: str, pipe: IO[bytes], out: queue.Queue[tuple[str, bytes] | None]) -> None:
-    try:
-        for raw in iter(pipe.readline, b""):
-            out.put((name, raw))
-    finally:
-        out.put(None)

@@ -18,9 +18,19 @@ from types import FrameType
 
 from runs_tui.agent import claims
 from runs_tui.agent.executor import Executor, Timing
+from runs_tui.agent.launcher import StepLauncher
+from runs_tui.agent.local import LocalLauncher
 from runs_tui.core.db import Store
 
 log = logging.getLogger("runs_tui.agent")
+EXECUTORS = ("local",)
+
+
+def make_launcher(name: str) -> StepLauncher:
+    """The launcher of `--executor NAME`; one serves all runs of an agent."""
+    if name == "local":
+        return LocalLauncher()
+    raise ValueError(f"unknown executor {name!r} (known: {', '.join(EXECUTORS)})")
 
 
 @dataclass
@@ -33,6 +43,7 @@ class AgentConfig:
     stale_after: float = 30.0
     grace: float = 10.0
     once: bool = False
+    executor: str = "local"
 
     def check(self) -> None:
         """Reject settings that cannot work; the error names the option and value."""
@@ -48,12 +59,17 @@ class AgentConfig:
             )
         if not self.queues or any(not q.strip() for q in self.queues):
             raise ValueError(f"--queue {self.queues!r}: queue names cannot be empty")
+        if self.executor not in EXECUTORS:
+            raise ValueError(
+                f"--executor {self.executor!r}: unknown executor (known: {', '.join(EXECUTORS)})"
+            )
 
 
 class AgentWorker:
     def __init__(self, store: Store, config: AgentConfig) -> None:
         config.check()
         self.store, self.config = store, config
+        self.launcher = make_launcher(config.executor)
         self.stop = threading.Event()
         self.wake = threading.Event()
         self.beat_wake = threading.Event()
@@ -103,7 +119,7 @@ class AgentWorker:
     def _start(self, claim: claims.Claim) -> None:
         log.info("agent %s: claimed %s (attempt %d)", self.config.name, claim.ref, claim.attempt)
         timing = Timing(self.config.poll, self.config.grace)
-        executor = Executor(self.store, claim, self.config.name, timing, self.stop)
+        executor = Executor(self.store, claim, self.config.name, timing, self.stop, self.launcher)
         thread = threading.Thread(
             target=self._execute, args=(executor,), name=f"run-{claim.run_id}", daemon=True
         )

@@ -149,6 +149,23 @@ class RunWriter:
             )
         return True
 
+    def step_launched(self, name: str, executor: str, external_id: str) -> bool:
+        """Record where the step runs; written after the launch, which needs the step row
+        first (a launch failure is recorded on it)."""
+        with self.store.write() as session:
+            if not self._fence(session, RUNNING_ONLY, updated=now()):
+                return False
+            session.execute(
+                update(STEP)
+                .where(
+                    STEP.c.run_id == self.claim.run_id,
+                    STEP.c.attempt == self.claim.attempt,
+                    STEP.c.name == name,
+                )
+                .values(executor=executor, external_id=external_id)
+            )
+        return True
+
     def step_finished(
         self,
         name: str,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -23,6 +23,7 @@ from sqlmodel import Session, SQLModel
 
 from runs_tui.core import models
 from runs_tui.core.paths import default_db_path
+from runs_tui.core.source import SourceError
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -33,7 +34,7 @@ def chunked(ids: Sequence[int], size: int) -> Iterator[list[int]]:
         yield list(ids[i : i + size])
 
 
-class StoreError(Exception):
+class StoreError(SourceError):
     """A database that cannot be used: the message names it and says why."""
 
 
@@ -151,32 +152,53 @@ def _never_create(url: str) -> str:
     return f"sqlite:///file:{quote(path)}?mode=rw&uri=true"
 
 
+# Columns added since schema version 1, as (table, column, DDL); an upgrade adds those
+# missing, so it is safe to repeat and to race (each upgrade holds the write lock).
+ADDED_COLUMNS = (
+    ("steprun", "executor", "TEXT NOT NULL DEFAULT ''"),
+    ("steprun", "external_id", "TEXT NOT NULL DEFAULT ''"),
+)
+
+
 def _check_schema(store: Store, *, create: bool) -> None:
     with store.read() as session:
-        tables = store.engine.dialect.get_table_names(session.connection())
-        if "meta" in tables:
-            row = session.get(models.Meta, "schema_version")
-            found = int(row.value) if row is not None else 0
-            if found > models.SCHEMA_VERSION:
-                raise StoreError(
-                    f"database {store.display_url!r} has schema version {found}, newer than "
-                    f"this runs-tui understands ({models.SCHEMA_VERSION}); upgrade runs-tui"
-                )
-            if found == models.SCHEMA_VERSION:
-                return
-        elif tables:
-            raise StoreError(
-                f"database {store.display_url!r} is not a runs-tui database "
-                f"(it has other tables: {', '.join(sorted(tables)[:5])})"
-            )
+        if _found_version(store, session) == models.SCHEMA_VERSION:
+            return
     if not create:
         raise StoreError(f"database {store.display_url!r} has no runs-tui tables")
     with store.write() as session:
         if not store.is_sqlite:
             session.execute(text("SELECT pg_advisory_xact_lock(7355608)"))
-        SQLModel.metadata.create_all(session.connection())
+        if _found_version(store, session) == models.SCHEMA_VERSION:
+            return  # another process created or upgraded it while we waited for the lock
+        connection = session.connection()
+        SQLModel.metadata.create_all(connection)
+        for table, column, ddl in ADDED_COLUMNS:
+            if column not in {c["name"] for c in inspect(connection).get_columns(table)}:
+                connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
         row = session.get(models.Meta, "schema_version")
         if row is None:
             session.add(models.Meta(key="schema_version", value=str(models.SCHEMA_VERSION)))
         else:
             row.value = str(models.SCHEMA_VERSION)
+
+
+def _found_version(store: Store, session: Session) -> int | None:
+    """The database's schema version: 0 when not recorded, None when it has no tables.
+    Refuses a newer version and a database of something else."""
+    tables = store.engine.dialect.get_table_names(session.connection())
+    if "meta" not in tables:
+        if tables:
+            raise StoreError(
+                f"database {store.display_url!r} is not a runs-tui database "
+                f"(it has other tables: {', '.join(sorted(tables)[:5])})"
+            )
+        return None
+    row = session.get(models.Meta, "schema_version")
+    found = int(row.value) if row is not None else 0
+    if found > models.SCHEMA_VERSION:
+        raise StoreError(
+            f"database {store.display_url!r} has schema version {found}, newer than "
+            f"this runs-tui understands ({models.SCHEMA_VERSION}); upgrade runs-tui"
+        )
+    return found

@@ -2,59 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from sqlalchemy import select
 
 from runs_tui.core.db import Store
 from runs_tui.core.models import EVENT, LOG, PIPELINE, POINT, RUN, STEP
 from runs_tui.core.pipelines import PipelineDef
-from runs_tui.core.rows import RunRow, load_rows
+from runs_tui.core.records import EventInfo, LogInfo, RunDetails, StepInfo
+from runs_tui.core.rows import load_rows
 
 LOG_TAIL = 500
 POINTS_PER_SERIES = 120
-
-
-@dataclass(frozen=True)
-class EventInfo:
-    time: float
-    user: str
-    action: str
-    from_status: str | None
-    to_status: str | None
-    message: str
-
-
-@dataclass(frozen=True)
-class StepInfo:
-    """A step of the pipeline and what its latest attempt did (None: not run yet)."""
-
-    name: str
-    parents: tuple[str, ...]
-    status: str | None = None
-    attempt: int | None = None
-    started: float | None = None
-    finished: float | None = None
-    exit_code: int | None = None
-
-
-@dataclass(frozen=True)
-class LogInfo:
-    id: int
-    attempt: int
-    step: str
-    stream: str
-    time: float
-    line: str
-
-
-@dataclass
-class RunDetails:
-    row: RunRow
-    events: list[EventInfo] = field(default_factory=list)
-    steps: list[StepInfo] = field(default_factory=list)
-    points: dict[tuple[str, str], list[float]] = field(default_factory=dict)
-    logs: list[LogInfo] = field(default_factory=list)
 
 
 def load(store: Store, run_id: int, after_log: int = 0) -> RunDetails | None:

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 from runs_tui.core.columns import Column
-from runs_tui.core.db import Store, now
 from runs_tui.core.fmt import export_value
-from runs_tui.core.query import RunQuery, window
-from runs_tui.core.rows import RunRow
+from runs_tui.core.records import RunQuery, RunRow
+from runs_tui.core.source import RunSource
 
 FORMATS = ("csv", "json")
 PAGE = 1000
 
 
-def all_rows(store: Store, q: RunQuery) -> Iterator[RunRow]:
+def all_rows(source: RunSource, q: RunQuery) -> Iterator[RunRow]:
     """Every matching run in the query's order, a page at a time."""
     offset = 0
     while True:
-        rows = window(store, q, offset, PAGE)
+        rows = source.window(q, offset, PAGE)
         yield from rows
         if len(rows) < PAGE:
             return
@@ -29,7 +29,7 @@ def all_rows(store: Store, q: RunQuery) -> Iterator[RunRow]:
 
 
 def write(
-    store: Store,
+    source: RunSource,
     q: RunQuery,
     columns: Sequence[Column],
     fmt: str,
@@ -40,7 +40,7 @@ def write(
     """Write the query's runs to `out`; returns how many were written."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-    at = q.at if q.at is not None else now()
+    at = q.at if q.at is not None else time.time()
     q = q.with_(at=at)
     heads = (["pipeline"] if with_pipeline else []) + ["id"] + [c.spec for c in columns]
 
@@ -52,12 +52,12 @@ def write(
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(heads)
-        for row in all_rows(store, q):
+        for row in all_rows(source, q):
             writer.writerow(["; ".join(v) if isinstance(v, list) else v for v in record(row)])
             n += 1
         return n
     out.write("[")
-    for row in all_rows(store, q):
+    for row in all_rows(source, q):
         out.write(",\n " if n else "\n ")
         out.write(json.dumps(dict(zip(heads, record(row), strict=True))))
         n += 1

@@ -3,22 +3,15 @@ counts, metric series, hyperparameter keys and whether they are numeric."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import ColumnElement, and_, func, select
 
 from runs_tui.core.columns import parse_column
 from runs_tui.core.db import Store
 from runs_tui.core.models import METRIC, PARAM, RUN, TAG
-from runs_tui.core.query import RunQuery, where_clause
+from runs_tui.core.query import where_clause
+from runs_tui.core.records import RunQuery, ValueCount
 
 MAX_VALUES = 1000
-
-
-@dataclass(frozen=True)
-class ValueCount:
-    value: str
-    count: int
 
 
 def _without(q: RunQuery, spec: str) -> RunQuery:
@@ -33,16 +26,20 @@ def distinct_values(store: Store, q: RunQuery, spec: str) -> list[ValueCount]:
     frequent first (at most MAX_VALUES)."""
     column = parse_column(spec)
     cond = where_clause(_without(q, spec))
+    # The joined table is an alias: the filters' own EXISTS over PARAM and TAG must not
+    # be correlated with it (they would lose their FROM).
     if column.is_param:
-        expr: ColumnElement[str] = PARAM.c.value
+        pv = PARAM.alias("pv")
+        expr: ColumnElement[str] = pv.c.value
         stmt = (
             select(expr, func.count())
             .select_from(RUN)
-            .join(PARAM, and_(PARAM.c.run_id == RUN.c.id, PARAM.c.key == column.name))
+            .join(pv, and_(pv.c.run_id == RUN.c.id, pv.c.key == column.name))
         )
     elif column.name == "tags":
-        expr = TAG.c.tag
-        stmt = select(expr, func.count()).select_from(RUN).join(TAG, TAG.c.run_id == RUN.c.id)
+        tg = TAG.alias("tg")
+        expr = tg.c.tag
+        stmt = select(expr, func.count()).select_from(RUN).join(tg, tg.c.run_id == RUN.c.id)
     else:
         expr = RUN.c[column.name]
         stmt = select(expr, func.count()).select_from(RUN)

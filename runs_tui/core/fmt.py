@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runs_tui.core.columns import Column
-from runs_tui.core.rows import RunRow
+from runs_tui.core.records import RunRow
 from runs_tui.core.status import Status
 from runs_tui.core.text import one_line
 

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
 from runs_tui.core.db import Store
 from runs_tui.core.models import PIPELINE, RUN, Pipeline
-
-
-@dataclass
-class PipelineSummary:
-    id: int
-    name: str
-    version: str
-    queue: str
-    counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
+from runs_tui.core.records import PipelineSummary
 
 
 def pipeline_by_name(store: Store, name: str) -> Pipeline:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Meta(SQLModel, table=True):
@@ -140,7 +140,8 @@ class LogLine(SQLModel, table=True):
 
 
 class StepRun(SQLModel, table=True):
-    """One step of one attempt of a run."""
+    """One step of one attempt of a run; `executor` and `external_id` say where it ran
+    (e.g. "local" and its pid), to find it with that place's own tools."""
 
     __table_args__ = (UniqueConstraint("run_id", "attempt", "name", name="uq_step_attempt"),)
 
@@ -153,6 +154,12 @@ class StepRun(SQLModel, table=True):
     finished: float | None = None
     exit_code: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     message: str = ""
+    executor: str = Field(
+        default="", sa_column=Column(Text, nullable=False, default="", server_default="")
+    )
+    external_id: str = Field(
+        default="", sa_column=Column(Text, nullable=False, default="", server_default="")
+    )
 
 
 class Event(SQLModel, table=True):

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from runs_tui.core.actions import eligible, why_not
 from runs_tui.core.db import Store, chunked, now
 from runs_tui.core.models import Event, Pipeline, Run, RunParam, RunTag
-from runs_tui.core.pipelines import PipelineDef, format_value, load_registered, resolve_params
-from runs_tui.core.status import Action, Status, eligible, why_not
+from runs_tui.core.pipelines import PipelineDef, format_value, resolve_params
+from runs_tui.core.records import BulkResult, NewRun, Outcome
+from runs_tui.core.registry import load_registered
+from runs_tui.core.status import Action, Status
 
 CHUNK = 500
 
@@ -34,75 +35,6 @@ def who() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one bulk action did to one run; `reason` says why it was not affected."""
-
-    run_id: int
-    ref: str
-    affected: bool
-    reason: str = ""
-    from_status: str | None = None
-
-
-@dataclass
-class BulkResult:
-    """Per run, affected or not and why; `verb` overrides the action's past tense."""
-
-    action: Action
-    outcomes: list[Outcome] = field(default_factory=list)
-    verb: str = ""
-
-    @property
-    def affected(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.affected]
-
-    @property
-    def not_affected(self) -> list[Outcome]:
-        return [o for o in self.outcomes if not o.affected]
-
-    @property
-    def ok(self) -> bool:
-        return not self.not_affected
-
-    def summary(self) -> str:
-        """E.g. "Aborted 5 of 12; 7 not eligible (3 Completed, 4 Failed)"."""
-        verb = self.verb or _PAST[self.action]
-        text = f"{verb} {len(self.affected)} of {len(self.outcomes)}"
-        missed = self.not_affected
-        if missed:
-            reasons = Counter(o.reason for o in missed)
-            detail = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common())
-            text += f"; {len(missed)} not eligible ({detail})"
-        return text
-
-
-_PAST = {
-    Action.ABORT: "Aborted",
-    Action.CONTINUE: "Continued",
-    Action.RETRY: "Retried",
-    Action.ARCHIVE: "Archived",
-    Action.RESTORE: "Restored",
-    Action.ADD_TAG: "Tagged",
-    Action.REMOVE_TAG: "Untagged",
-    Action.RUN: "Started",
-    Action.DETAILS: "Shown",
-}
-
-
-@dataclass(frozen=True)
-class NewRun:
-    id: int
-    pipeline: str
-    number: int
-    queue: str
-    params: dict[str, Any]
-
-    @property
-    def ref(self) -> str:
-        return f"{self.pipeline}#{self.number}"
 
 
 def _event(
@@ -331,7 +263,7 @@ def retry(store: Store, ids: Sequence[int], **kw: Any) -> BulkResult:
 def resume(store: Store, ids: Sequence[int], **kw: Any) -> BulkResult:
     """`c` in the table: continue the Aborted and retry the Failed, each run by its own CAS."""
     first = transition(store, Action.CONTINUE, ids, **kw)
-    failed = [o.run_id for o in first.not_affected if o.reason == Status.FAILED.label]
+    failed = [int(o.run_id) for o in first.not_affected if o.reason == Status.FAILED.label]
     retried = {o.run_id: o for o in transition(store, Action.RETRY, failed, **kw).outcomes}
     outcomes = [retried.get(o.run_id, o) for o in first.outcomes]
     return BulkResult(Action.CONTINUE, outcomes, verb="Continued or retried")

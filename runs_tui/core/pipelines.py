@@ -1,4 +1,4 @@
-"""Pipeline TOML files: parse, validate, register; parameters and their types.
+"""Pipeline TOML files: parse and validate; parameters and their types; resources.
 
 Plain parameter names live in the `args` section (`lr` is the column `p:args/lr`);
 a sub-table `[parameters.data]` makes the section `data`. Steps refer to them as
@@ -12,14 +12,9 @@ import json
 import math
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
-
-from sqlmodel import select
-
-from runs_tui.core.db import Store, now
-from runs_tui.core.models import Pipeline
 
 DEFAULT_SECTION = "args"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -33,10 +28,39 @@ class PipelineError(ValueError):
 
 
 @dataclass(frozen=True)
+class Resources:
+    """What a step asks of the machine that runs it (`[steps.resources]`); None asks
+    nothing. Kept in units a scheduler takes: memory in MiB, time in seconds."""
+
+    cpus: int | None = None
+    memory: int | None = None
+    gpus: int | None = None
+    time: int | None = None
+    extra: tuple[str, ...] = ()
+
+    def requested(self) -> list[str]:
+        """The keys that ask for something (0 GPUs asks nothing)."""
+        return [f.name for f in fields(self) if getattr(self, f.name)]
+
+
+@dataclass(frozen=True)
 class StepDef:
     name: str
     command: list[str]
     parents: list[str] = field(default_factory=list)
+    resources: Resources = field(default_factory=Resources)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepDef:
+        """A step as `to_json` stored it; definitions stored before resources existed
+        have none."""
+        resources = data.get("resources") or {}
+        return cls(
+            data["name"],
+            data["command"],
+            data.get("parents", []),
+            Resources(**{**resources, "extra": tuple(resources.get("extra", ()))}),
+        )
 
 
 @dataclass(frozen=True)
@@ -53,7 +77,7 @@ class PipelineDef:
     @classmethod
     def from_json(cls, text: str) -> PipelineDef:
         data = json.loads(text)
-        steps = [StepDef(**s) for s in data.pop("steps")]
+        steps = [StepDef.from_dict(s) for s in data.pop("steps")]
         return cls(steps=steps, **data)
 
     def order(self) -> list[StepDef]:
@@ -209,10 +233,94 @@ def _step(raw: Any, i: int, where: str, params: dict[str, Value]) -> StepDef:
     )
     for j, parent in enumerate(parents):
         _expect(parent, str, where, f"{key}.parents[{j}]", "a string")
-    unknown = set(table) - {"name", "command", "parents"}
+    unknown = set(table) - {"name", "command", "parents", "resources"}
     if unknown:
         raise PipelineError(f"{where}: {key}: unknown key {sorted(unknown)[0]!r}")
-    return StepDef(name, list(command), list(parents))
+    resources = _resources(table.get("resources", {}), where, f"{key}.resources", name)
+    return StepDef(name, list(command), list(parents), resources)
+
+
+_MEMORY = re.compile(r"([0-9]+)([KMGT])(?:i?B)?", re.IGNORECASE)
+_MIB = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}
+_TIME = re.compile(
+    r"(?P<d>[0-9]+)-(?P<dh>[0-9]+)(?::(?P<dm>[0-9]+)(?::(?P<ds>[0-9]+))?)?"  # D-HH[:MM[:SS]]
+    r"|(?P<h>[0-9]+):(?P<hm>[0-9]+):(?P<hs>[0-9]+)"  # HH:MM:SS
+    r"|(?P<m>[0-9]+)(?::(?P<ms>[0-9]+))?"  # MM[:SS]
+)
+
+
+def _resources(table: Any, where: str, key: str, step: str) -> Resources:
+    """A step's resources; every error names the step, as `[steps.resources]` tables
+    follow their step far down a file."""
+    if not isinstance(table, dict):
+        raise PipelineError(
+            f"{where}: {key}: step {step!r}: expected a [steps.resources] table, "
+            f"got {_describe(table)}"
+        )
+    known = list(_PARSERS)
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise PipelineError(
+            f"{where}: {key}: step {step!r}: unknown key {unknown[0]!r} (known: {', '.join(known)})"
+        )
+    values: dict[str, Any] = {}
+    for name, value in table.items():
+        parsed, expected = _PARSERS[name](value)
+        if parsed is None:
+            raise PipelineError(
+                f"{where}: {key}.{name}: step {step!r}: expected {expected}, got {_describe(value)}"
+            )
+        values[name] = parsed
+    return Resources(**values)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _cpus(value: Any) -> tuple[int | None, str]:
+    n = _int(value)
+    return (n if n is not None and n > 0 else None), "a positive integer"
+
+
+def _gpus(value: Any) -> tuple[int | None, str]:
+    n = _int(value)
+    return (n if n is not None and n >= 0 else None), "an integer, 0 or more"
+
+
+def _memory(value: Any) -> tuple[int | None, str]:
+    """MiB: a plain integer is MiB already (as Slurm reads it); K rounds up to whole MiB."""
+    expected = "MiB as a positive integer, or a size like '512M', '4G', '16GB'"
+    mib = _int(value)
+    if isinstance(value, str) and (match := _MEMORY.fullmatch(value.strip())):
+        mib = math.ceil(int(match.group(1)) * _MIB[match.group(2).upper()])
+    return (mib if mib is not None and mib > 0 else None), expected
+
+
+def _time(value: Any) -> tuple[int | None, str]:
+    """Seconds, from Slurm's forms; a field after the first stays below 60 (hours below 24)."""
+    expected = "minutes as a positive integer, or MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS"
+    if (minutes := _int(value)) is not None:
+        return (minutes * 60 if minutes > 0 else None), expected
+    match = _TIME.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        return None, expected
+    g = {k: int(v) for k, v in match.groupdict().items() if v is not None}
+    days, hours = g.get("d", 0), g.get("dh", g.get("h", 0))
+    minutes = g.get("dm", g.get("hm", g.get("m", 0)))
+    secs = g.get("ds", g.get("hs", g.get("ms", 0)))
+    bounded = ("d" not in g or hours < 24) and (minutes < 60 or "m" in g) and secs < 60
+    total = ((days * 24 + hours) * 60 + minutes) * 60 + secs
+    return (total if bounded and total > 0 else None), expected
+
+
+def _extra(value: Any) -> tuple[tuple[str, ...] | None, str]:
+    ok = isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+    return (tuple(value) if ok else None), "an array of non-empty strings"
+
+
+# Each returns the value in Resources' units, or None and what was expected.
+_PARSERS = {"cpus": _cpus, "memory": _memory, "gpus": _gpus, "time": _time, "extra": _extra}
 
 
 def _check_cycles(steps: list[StepDef], where: str) -> None:
@@ -273,33 +381,3 @@ def resolve_params(definition: PipelineDef, given: dict[str, str]) -> dict[str, 
             )
         values[key] = coerce(key, definition.parameters[key], text)
     return values
-
-
-def load_registered(pipe: Pipeline) -> PipelineDef:
-    return PipelineDef.from_json(pipe.definition)
-
-
-def register(store: Store, path: str | Path) -> Pipeline:
-    """Parse `path` and create or update the pipeline of that name."""
-    definition = parse_file(path)
-    folder = str(Path(path).resolve().parent)
-    with store.write() as session:
-        found = session.exec(select(Pipeline).where(Pipeline.name == definition.name)).first()
-        pipe: Pipeline | None = found
-        t = now()
-        if pipe is None:
-            pipe = Pipeline(
-                name=definition.name,
-                version=definition.version,
-                queue=definition.queue,
-                path=folder,
-                definition=definition.to_json(),
-                created=t,
-                updated=t,
-            )
-            session.add(pipe)
-        else:
-            pipe.version, pipe.queue, pipe.path = definition.version, definition.queue, folder
-            pipe.definition, pipe.updated = definition.to_json(), t
-        session.flush()
-        return pipe

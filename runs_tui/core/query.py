@@ -7,9 +7,7 @@ last in either direction; ties fall back to the newest run first.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -27,60 +25,10 @@ from sqlalchemy import (
 from runs_tui.core.columns import Column, parse_column
 from runs_tui.core.db import Store, now
 from runs_tui.core.models import METRIC, PARAM, RUN, TAG
-from runs_tui.core.rows import RunRow, load_rows
+from runs_tui.core.records import Filter, RunQuery, RunRow, SortKey, TagFilter, ValueFilter
+from runs_tui.core.rows import load_rows
 from runs_tui.core.status import Status
 from runs_tui.core.textsql import CodePoint, run_number, search_clause
-
-
-@dataclass(frozen=True)
-class ValueFilter:
-    """Runs whose `column` is one of `values` (text as shown; statuses as stored)."""
-
-    column: str
-    values: frozenset[str]
-
-
-@dataclass(frozen=True)
-class RangeFilter:
-    """Runs whose `column` lies in [lo, hi]; either bound may be open. Dates are epoch seconds."""
-
-    column: str
-    lo: float | None = None
-    hi: float | None = None
-
-
-@dataclass(frozen=True)
-class TagFilter:
-    """ANY or ALL of `include`, and NOT any of `exclude`."""
-
-    include: frozenset[str] = frozenset()
-    exclude: frozenset[str] = frozenset()
-    mode: str = "any"
-
-
-Filter = ValueFilter | RangeFilter
-
-
-@dataclass(frozen=True)
-class SortKey:
-    column: str
-    desc: bool = False
-
-
-@dataclass(frozen=True)
-class RunQuery:
-    """What the table shows; `pipeline_id` None means every pipeline."""
-
-    pipeline_id: int | None
-    filters: tuple[Filter, ...] = ()
-    tags: TagFilter | None = None
-    search: str = ""
-    sort: tuple[SortKey, ...] = ()
-    archived: bool = False
-    at: float | None = None
-
-    def with_(self, **changes: Any) -> RunQuery:
-        return replace(self, **changes)
 
 
 def _run_time(at: float) -> ColumnElement[Any]:
@@ -274,29 +222,6 @@ def count(store: Store, q: RunQuery) -> int:
                 select(func.count()).select_from(RUN).where(where_clause(q))
             ).scalar_one()
         )
-
-
-class CountCache:
-    """Counts for a screen that refreshes every few seconds. A count that took longer than
-    `slow` seconds (a big pipeline) is reused for up to `every` seconds; quick ones are
-    made afresh each time. `forget` after an action, so its effect shows at once."""
-
-    def __init__(self, every: float = 10.0, slow: float = 0.02) -> None:
-        self.every, self.slow = every, slow
-        self._cache: dict[RunQuery, tuple[int, float, float]] = {}
-
-    def count(self, store: Store, q: RunQuery) -> int:
-        key = q.with_(at=None, sort=())
-        hit = self._cache.get(key)
-        start = time.monotonic()
-        if hit is not None and hit[2] > self.slow and start - hit[1] < self.every:
-            return hit[0]
-        n = count(store, q)
-        self._cache[key] = (n, start, time.monotonic() - start)
-        return n
-
-    def forget(self) -> None:
-        self._cache.clear()
 
 
 def ids(store: Store, q: RunQuery) -> list[int]:

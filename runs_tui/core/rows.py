@@ -1,79 +1,15 @@
-"""Runs as the table, the CLI and exports show them: one row with tags, metric
-summaries and parameters, loaded for a known list of ids."""
+"""Loading runs as the table, the CLI and exports show them (`records.RunRow`): one
+row with tags, metric summaries and parameters, for a known list of ids."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 
-from runs_tui.core.columns import Column
 from runs_tui.core.db import Store
 from runs_tui.core.models import METRIC, PARAM, PIPELINE, RUN, TAG
-
-
-@dataclass
-class MetricValue:
-    last: float
-    min: float
-    max: float
-    last_step: int | None = None
-
-    def get(self, agg: str) -> float:
-        return float(getattr(self, agg))
-
-
-@dataclass
-class RunRow:
-    """One run as the table, the CLI and exports show it."""
-
-    id: int
-    pipeline: str
-    number: int
-    name: str
-    version: str
-    status: str
-    user: str
-    queue: str
-    created: float
-    started: float | None
-    updated: float
-    finished: float | None
-    archived: bool
-    attempt: int
-    agent: str | None
-    progress: float | None
-    status_message: str
-    exit_code: int | None
-    tags: tuple[str, ...] = ()
-    metrics: dict[tuple[str, str], MetricValue] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ref(self) -> str:
-        return f"{self.pipeline}#{self.number}"
-
-    def run_time(self, at: float) -> float | None:
-        if self.started is None:
-            return None
-        return (self.finished if self.finished is not None else at) - self.started
-
-    def value(self, column: Column, at: float) -> Any:
-        """The raw value of a column for this run (None when it has none)."""
-        if column.is_metric:
-            metric = self.metrics.get((column.title, column.series))
-            return metric.get(column.agg) if metric else None
-        if column.is_param:
-            return self.params.get(column.name)
-        if column.name == "run":
-            return self.number
-        if column.name == "tags":
-            return self.tags
-        if column.name == "run_time":
-            return self.run_time(at)
-        return getattr(self, column.name)
+from runs_tui.core.records import MetricValue, RunRow
 
 
 def load_rows(store: Store, run_ids: Sequence[int]) -> list[RunRow]:

@@ -13,23 +13,15 @@ from sqlalchemy import and_, func, select
 
 from runs_tui.core.db import Store, chunked
 from runs_tui.core.models import PARAM, RUN, TAG
-from runs_tui.core.query import RunQuery, where_clause
-from runs_tui.core.status import Action, Status, eligible
+from runs_tui.core.query import where_clause
+from runs_tui.core.records import RunQuery, StateCounts
 
 CHUNK = 20_000
-MENU_ACTIONS = (
-    Action.ABORT,
-    Action.CONTINUE,
-    Action.RETRY,
-    Action.ADD_TAG,
-    Action.ARCHIVE,
-    Action.RESTORE,
-)
 
 
-def state_counts(store: Store, ids: Iterable[int]) -> Counter[tuple[str, bool]]:
+def state_counts(store: Store, ids: Iterable[int]) -> StateCounts:
     """How many of `ids` are in each (status, archived)."""
-    counts: Counter[tuple[str, bool]] = Counter()
+    counts: StateCounts = Counter()
     with store.read() as session:
         for chunk in chunked(sorted(ids), CHUNK):
             for status, archived, n in session.execute(
@@ -39,18 +31,6 @@ def state_counts(store: Store, ids: Iterable[int]) -> Counter[tuple[str, bool]]:
             ):
                 counts[(status, bool(archived))] += n
     return counts
-
-
-def action_counts(counts: Counter[tuple[str, bool]]) -> dict[Action, int]:
-    """For each menu action, how many of the counted runs it can affect."""
-    return {
-        action: sum(
-            n
-            for (status, archived), n in counts.items()
-            if eligible(action, Status(status), archived)
-        )
-        for action in MENU_ACTIONS
-    }
 
 
 def hidden(store: Store, q: RunQuery, ids: Iterable[int]) -> int:

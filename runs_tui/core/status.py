@@ -1,8 +1,8 @@
-"""Run states, the actions on runs, and which states each action is valid from."""
+"""Run states and the names of the actions on runs (what each action does and where it
+applies is `core.actions`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -47,44 +47,3 @@ class Action(StrEnum):
     @property
     def label(self) -> str:
         return self.value.replace("_", " ").title()
-
-
-@dataclass(frozen=True)
-class Rule:
-    """Where an action applies: states (None = any) and whether the run is archived
-    (None = either). `to` is the state it leads to, None when the state is unchanged."""
-
-    states: frozenset[Status] | None
-    archived: bool | None
-    to: Status | None
-
-
-RULES: dict[Action, Rule] = {
-    Action.DETAILS: Rule(None, None, None),
-    Action.RUN: Rule(None, None, Status.PENDING),
-    Action.ABORT: Rule(ACTIVE, False, Status.ABORTED),
-    Action.CONTINUE: Rule(frozenset({Status.ABORTED}), False, Status.PENDING),
-    Action.RETRY: Rule(frozenset({Status.FAILED}), False, Status.PENDING),
-    Action.ADD_TAG: Rule(None, None, None),
-    Action.REMOVE_TAG: Rule(None, None, None),
-    Action.ARCHIVE: Rule(None, False, None),
-    Action.RESTORE: Rule(None, True, None),
-}
-
-
-def eligible(action: Action, status: Status | str, archived: bool) -> bool:
-    """Whether `action` may be applied to a run in `status`, archived or not."""
-    rule = RULES[action]
-    if rule.archived is not None and rule.archived != archived:
-        return False
-    return rule.states is None or Status(status) in rule.states
-
-
-def why_not(action: Action, status: Status | str, archived: bool) -> str:
-    """Why `action` does not apply, in the words the result summaries use."""
-    rule = RULES[action]
-    if rule.archived is True and not archived:
-        return "not archived"
-    if rule.archived is False and archived:
-        return "archived"
-    return Status(status).label

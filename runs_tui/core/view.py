@@ -15,7 +15,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from runs_tui.core.columns import DEFAULT_COLUMNS, Kind, parse_column
-from runs_tui.core.query import Filter, RangeFilter, RunQuery, SortKey, TagFilter, ValueFilter
+from runs_tui.core.records import (
+    Filter,
+    PipelineId,
+    RangeFilter,
+    RunQuery,
+    SortKey,
+    TagFilter,
+    ValueFilter,
+)
 from runs_tui.core.status import Status
 
 MIN_WIDTH, MAX_WIDTH = 3, 200
@@ -36,7 +44,7 @@ class TableView:
     precise: frozenset[str] = field(default_factory=frozenset)
     archived: bool = False
 
-    def query(self, pipeline_id: int | None) -> RunQuery:
+    def query(self, pipeline_id: PipelineId | None) -> RunQuery:
         return RunQuery(pipeline_id, self.filters, self.tags, self.search, self.sort, self.archived)
 
     def with_(self, **changes: Any) -> TableView:
@@ -245,3 +253,19 @@ def _mode(text: str) -> str:
     if text not in ("any", "all"):
         raise ViewError(f"view: tag mode {text!r}: expected any or all")
     return text
+
+
+def opening_view(
+    saved: TableView,
+    archived: bool,
+    start: TableView | None = None,
+    columns: tuple[str, ...] | None = None,
+) -> tuple[TableView, bool]:
+    """The view a pipeline opens with, and whether to save it: the one asked for on the
+    command line (`--view`, `--columns`), else the saved one in the current archive mode."""
+    view, save = saved.with_(archived=archived), False
+    if start is not None:
+        view, save = start, True
+    if columns is not None:
+        view, save = view.with_(columns=columns), True
+    return view, save

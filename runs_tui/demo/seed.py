@@ -16,7 +16,8 @@ from runs_tui.core.columns import split_metric_name
 from runs_tui.core.db import Store
 from runs_tui.core.models import Event, LogLine, Metric, MetricPoint, Run, RunTag, StepRun
 from runs_tui.core.ops import param_row
-from runs_tui.core.pipelines import PipelineDef, load_registered, register
+from runs_tui.core.pipelines import PipelineDef
+from runs_tui.core.registry import load_registered, register
 from runs_tui.core.status import Status
 
 DEMO_DIR = Path(__file__).parent

@@ -1,10 +1,11 @@
 """The Textual app: settings, theme, keymap, help and the command palette around the
-main screen."""
+main screen, which gets the source, the settings and the clock from it (`Context`)."""
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import partial
 from typing import ClassVar
 
@@ -14,11 +15,14 @@ from textual.screen import Screen
 
 from runs_tui.core import config, paths
 from runs_tui.core.columns import Column, parse_columns
-from runs_tui.core.db import Store, open_store
+from runs_tui.core.source import RunSource
+from runs_tui.core.status import Action
 from runs_tui.core.view import TableView
+from runs_tui.sources import open_source
+from runs_tui.ui.context import Clock, Context
 from runs_tui.ui.screens.main import MainScreen
 
-Clock = Callable[[], float]
+_ACT = re.compile(r"^act\('(\w+)'\)$")
 
 
 class RunsApp(App[None]):
@@ -34,7 +38,7 @@ class RunsApp(App[None]):
 
     def __init__(
         self,
-        store: Store,
+        source: RunSource,
         *,
         pipeline: str | None = None,
         columns: list[Column] | None = None,
@@ -43,11 +47,11 @@ class RunsApp(App[None]):
         settings: config.Loaded | None = None,
     ) -> None:
         super().__init__()
-        self.store = store
-        self.clock = clock
+        self.source = source
         loaded = settings or config.load()
         self.settings = loaded.settings
         self.config_warning = loaded.warning
+        self.context = Context(source, self.settings, clock, self.save_settings)
         self.start_pipeline = pipeline or self.settings.last_pipeline or None
         self.start_columns = columns
         self.start_view = view
@@ -56,23 +60,15 @@ class RunsApp(App[None]):
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         self.set_keymap(self.settings.keymap)
-        self.push_screen(MainScreen(self.start_pipeline, self.start_columns, self.start_view))
+        self.push_screen(
+            MainScreen(self.context, self.start_pipeline, self.start_columns, self.start_view)
+        )
         if self.config_warning:
             self.notify(self.config_warning, severity="warning", timeout=10, markup=False)
 
     def watch_theme(self, theme: str) -> None:
         if theme != self.settings.theme:
             self.settings.theme = theme
-            self.save_settings()
-
-    def remember_pipeline(self, name: str) -> None:
-        if name != self.settings.last_pipeline:
-            self.settings.last_pipeline = name
-            self.save_settings()
-
-    def save_view(self, pipeline: str, view: TableView) -> None:
-        if self.settings.pipelines.get(pipeline) != view:
-            self.settings.pipelines[pipeline] = view
             self.save_settings()
 
     def save_settings(self) -> None:
@@ -94,11 +90,19 @@ class RunsApp(App[None]):
             out.append(
                 (
                     b.key_display or self.get_key_display(b) or key,
-                    b.description or b.action,
+                    self.describe(b.action, b.description),
                     b.id or "",
                 )
             )
         return out
+
+    def describe(self, action: str, description: str) -> str:
+        """A binding's description, saying so when the source cannot do its action."""
+        found = _ACT.match(action)
+        caps = self.source.capabilities
+        if found is None or caps.can(Action(found.group(1))):
+            return description or action
+        return f"{description} (unavailable: {caps.why_not(Action(found.group(1)))})"
 
     def action_help(self) -> None:
         from runs_tui.ui.screens.help import HelpScreen
@@ -116,7 +120,7 @@ class RunsApp(App[None]):
             seen.add(b.action)
             yield SystemCommand(
                 b.description,
-                f"{b.description} ({b.key_display or b.key})",
+                f"{self.describe(b.action, b.description)} ({b.key_display or b.key})",
                 partial(self.run_action, b.action, active.node),
             )
 
@@ -127,9 +131,9 @@ def run_app(
     """Open the app; bad `columns` are refused (exit 2) before the screen is taken over."""
     shown = parse_columns(columns) if columns else None
     opened = TableView.from_string(view) if view is not None else None
-    store = open_store(db)
+    source = open_source(db)
     try:
-        RunsApp(store, pipeline=pipeline, columns=shown, view=opened).run()
+        RunsApp(source, pipeline=pipeline, columns=shown, view=opened).run()
     finally:
-        store.dispose()
+        source.close()
     return 0

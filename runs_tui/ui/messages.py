@@ -6,9 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from runs_tui.core.details import RunDetails
-from runs_tui.core.query import RunQuery
-from runs_tui.core.rows import RunRow
+from runs_tui.core.records import RunDetails, RunId, RunQuery, RunRow
 from runs_tui.core.status import Action
 
 
@@ -23,7 +21,7 @@ class WindowLoaded(Message):
 
 @dataclass
 class DetailsLoaded(Message):
-    run_id: int
+    run_id: RunId
     details: RunDetails | None
     at: float
 
@@ -39,6 +37,6 @@ class StoreFailed(Message):
 class MarksCounted(Message):
     """What the marked runs allow, and how many of them the current filter hides."""
 
-    marks: frozenset[int]
+    marks: frozenset[RunId]
     counts: dict[Action, int]
     hidden: int

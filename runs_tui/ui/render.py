@@ -13,7 +13,7 @@ from rich.text import Text
 
 from runs_tui.core.columns import Column
 from runs_tui.core.fmt import cell
-from runs_tui.core.rows import RunRow
+from runs_tui.core.records import RunRow
 from runs_tui.core.status import Status
 from runs_tui.core.text import one_line
 

@@ -22,9 +22,8 @@ from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
 from runs_tui.core.dates import parse_when
-from runs_tui.core.facets import ValueCount
 from runs_tui.core.fmt import timestamp
-from runs_tui.core.query import RangeFilter, TagFilter, ValueFilter
+from runs_tui.core.records import RangeFilter, TagFilter, ValueCount, ValueFilter
 from runs_tui.core.status import Status
 from runs_tui.core.text import one_line
 from runs_tui.core.view import parse_bound

@@ -14,39 +14,23 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList
 from textual.widgets.option_list import Option
 
+from runs_tui.core.actions import SPECS, ActionSpec, menu_specs
+from runs_tui.core.source import Capabilities
 from runs_tui.core.status import Action
 
-MENU_LABELS = {
-    Action.DETAILS: "Details",
-    Action.RUN: "New run",
-    Action.ABORT: "Abort",
-    Action.CONTINUE: "Continue",
-    Action.RETRY: "Retry",
-    Action.ADD_TAG: "Add / remove tags",
-    Action.ARCHIVE: "Archive",
-    Action.RESTORE: "Restore",
-}
-MENU_KEYS = {
-    Action.DETAILS: "⏎",
-    Action.RUN: "n",
-    Action.ABORT: "a",
-    Action.CONTINUE: "c",
-    Action.RETRY: "r",
-    Action.ADD_TAG: "t",
-    Action.ARCHIVE: "x",
-    Action.RESTORE: "x",
-}
 
-
-def menu_option(action: Action, count: int | None) -> Option:
-    """`count` None: the action does not depend on the runs (Details, New run)."""
-    text = Text(f" {MENU_KEYS[action]:<2} ", Style(bold=True, color="cyan"))
-    text.append(MENU_LABELS[action].ljust(20))
-    if count is not None:
+def menu_option(spec: ActionSpec, count: int | None, unavailable: str = "") -> Option:
+    """`count` None: the action does not depend on the runs (Details, New run);
+    `unavailable`: why the source cannot do it (shown, and the entry disabled)."""
+    text = Text(f" {spec.menu_key:<2} ", Style(bold=True, color="cyan"))
+    text.append(spec.label.ljust(20))
+    if unavailable:
+        text.append(f" unavailable: {unavailable}", Style(dim=True, italic=True))
+    elif count is not None:
         text.append(
             f"{count:>7,} run{'s' if count != 1 else ''}", Style(dim=count == 0, bold=count > 0)
         )
-    return Option(text, id=action.value, disabled=count == 0)
+    return Option(text, id=spec.action.value, disabled=count == 0 or bool(unavailable))
 
 
 class ActionMenu(ModalScreen[Action | None]):
@@ -55,27 +39,34 @@ class ActionMenu(ModalScreen[Action | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,m", "dismiss(None)", "Close"),
         *(
-            Binding(key, f"pick('{action.value}')", show=False)
-            for action, key in MENU_KEYS.items()
-            if len(key) == 1 and key.isalpha()
+            Binding(key, f"pick('{key}')", show=False)
+            for key in dict.fromkeys(s.menu_key for s in SPECS if s.menu_key.isalpha())
         ),
     ]
 
-    def __init__(self, title: str, counts: dict[Action, int], archive_view: bool) -> None:
+    def __init__(
+        self,
+        title: str,
+        counts: dict[Action, int],
+        archive_view: bool,
+        capabilities: Capabilities,
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.counts = counts
         self.archive_view = archive_view
+        self.capabilities = capabilities
 
     def compose(self) -> ComposeResult:
-        actions = (
-            [Action.RESTORE]
-            if self.archive_view
-            else [Action.ABORT, Action.CONTINUE, Action.RETRY, Action.ARCHIVE]
-        )
-        options = [menu_option(Action.DETAILS, None), menu_option(Action.RUN, None)]
-        options += [menu_option(a, self.counts.get(a, 0)) for a in actions]
-        options.append(menu_option(Action.ADD_TAG, self.counts.get(Action.ADD_TAG, 0)))
+        caps = self.capabilities
+        options = [
+            menu_option(
+                s,
+                self.counts.get(s.action, 0) if s.counted else None,
+                "" if caps.can(s.action) else caps.why_not(s.action),
+            )
+            for s in menu_specs(self.archive_view)
+        ]
         with Vertical(classes="dialog narrow"):
             yield Label(self.title_text, classes="dialog-title", markup=False)
             yield OptionList(*options, id="action-menu")
@@ -84,11 +75,10 @@ class ActionMenu(ModalScreen[Action | None]):
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(Action(event.option.id or ""))
 
-    def action_pick(self, value: str) -> None:
+    def action_pick(self, key: str) -> None:
         """A letter picks its action, when it is in the menu and can affect a run."""
         options = self.query_one(OptionList)
-        shelving = {Action.ARCHIVE.value, Action.RESTORE.value}
-        wanted = shelving if value in shelving else {value}
+        wanted = {s.action.value for s in SPECS if s.menu_key == key}
         for index in range(options.option_count):
             option = options.get_option_at_index(index)
             if option.id in wanted and not option.disabled:

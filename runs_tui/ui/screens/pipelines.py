@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,14 +15,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from runs_tui.core import lookup
-from runs_tui.core.db import StoreError
+from runs_tui.core.records import PipelineSummary
+from runs_tui.core.source import RunSource, SourceError
 from runs_tui.core.status import Status
 from runs_tui.core.text import one_line
 from runs_tui.ui.render import STATUS_STYLES
 
 
-def summary_text(p: lookup.PipelineSummary) -> Text:
+def summary_text(p: PipelineSummary) -> Text:
     text = Text(one_line(p.name, limit=40).ljust(28), Style(bold=True))
     text.append(f" {one_line(p.version, limit=12):<10}")
     text.append(f" {p.total:>6} runs  ")
@@ -38,9 +38,9 @@ class PipelinePicker(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Close")]
 
-    def __init__(self, current: str | None = None) -> None:
+    def __init__(self, source: RunSource, current: str | None = None) -> None:
         super().__init__()
-        self.current = current
+        self.source, self.current = source, current
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -51,22 +51,16 @@ class PipelinePicker(ModalScreen[str | None]):
         self.query_one(OptionList).loading = True
         self._load()
 
-    @work(thread=True)
-    def _load(self) -> None:
-        from runs_tui.ui.app import RunsApp
-
-        app = self.app
-        assert isinstance(app, RunsApp)
+    @work(group="load")
+    async def _load(self) -> None:
         try:
-            summaries = lookup.pipelines(app.store)
-        except (SQLAlchemyError, StoreError) as exc:
-            app.call_from_thread(
-                app.notify, f"Cannot list pipelines: {exc}", severity="error", markup=False
-            )
+            summaries = await asyncio.to_thread(self.source.pipelines)
+        except SourceError as exc:
+            self.notify(f"Cannot list pipelines: {exc}", severity="error", markup=False)
             summaries = []
-        app.call_from_thread(self._show, summaries)
+        self._show(summaries)
 
-    def _show(self, summaries: list[lookup.PipelineSummary]) -> None:
+    def _show(self, summaries: list[PipelineSummary]) -> None:
         options = self.query_one(OptionList)
         options.loading = False
         options.add_options(Option(summary_text(p), id=p.name) for p in summaries)

@@ -6,29 +6,29 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
+from runs_tui.core.actions import bar_specs
+from runs_tui.core.source import Capabilities
 from runs_tui.core.status import Action
 
-BAR_ACTIONS = {
-    False: (
-        (Action.ABORT, "a", "Abort"),
-        (Action.CONTINUE, "c", "Continue"),
-        (Action.RETRY, "c", "Retry"),
-        (Action.ADD_TAG, "t", "Tag"),
-        (Action.ARCHIVE, "x", "Archive"),
-    ),
-    True: ((Action.RESTORE, "x", "Restore"), (Action.ADD_TAG, "t", "Tag")),
-}
 
-
-def bar_text(marked: int, counts: dict[Action, int], hidden: int, archive_view: bool) -> Text:
+def bar_text(
+    marked: int,
+    counts: dict[Action, int],
+    hidden: int,
+    archive_view: bool,
+    capabilities: Capabilities,
+) -> Text:
+    """The actions a source cannot do are left out of the bar (the menu says why)."""
     text = Text(f" {marked:,} marked", Style(bold=True))
     if hidden:
         text.append(f" ({hidden:,} hidden by the filter)", Style(italic=True))
-    for action, key, label in BAR_ACTIONS[archive_view]:
-        n = counts.get(action, 0)
+    for spec in bar_specs(archive_view):
+        if not capabilities.can(spec.action):
+            continue
+        n = counts.get(spec.action, 0)
         text.append(" · ")
-        text.append(key, Style(bold=True, color="cyan"))
-        text.append(f" {label} {n:,}", Style(dim=n == 0))
+        text.append(spec.key, Style(bold=True, color="cyan"))
+        text.append(f" {spec.bar_label} {n:,}", Style(dim=n == 0))
     text.append("  ·  m menu · esc clear", Style(dim=True))
     return text
 
@@ -38,8 +38,15 @@ class ActionBar(Static):
 
     plain = ""
 
-    def show(self, marked: int, counts: dict[Action, int], hidden: int, archive_view: bool) -> None:
+    def show(
+        self,
+        marked: int,
+        counts: dict[Action, int],
+        hidden: int,
+        archive_view: bool,
+        capabilities: Capabilities,
+    ) -> None:
         self.display = marked > 0
-        text = bar_text(marked, counts, hidden, archive_view)
+        text = bar_text(marked, counts, hidden, archive_view, capabilities)
         self.plain = text.plain if marked else ""
         self.update(text)

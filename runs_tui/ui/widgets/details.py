@@ -9,8 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Log, Static, TabbedContent, TabPane
 
-from runs_tui.core.details import RunDetails
 from runs_tui.core.fmt import ago, duration, number, param_text, timestamp
+from runs_tui.core.records import RunDetails, RunId, RunRow, StepInfo
 from runs_tui.core.status import Status
 from runs_tui.core.text import log_line, one_line
 from runs_tui.ui.render import STATUS_STYLES, status_text, tags_text
@@ -36,6 +36,16 @@ def _grid() -> Table:
     return grid
 
 
+def run_title(r: RunRow) -> str:
+    """`pipeline #N`, or the run's name where the source numbers no runs."""
+    return f"{r.pipeline} #{r.number}" if r.number is not None else f"{r.pipeline} {r.name}"
+
+
+def where(s: StepInfo) -> str:
+    """Where a step ran: its executor and the id it has there (a pid, a job id)."""
+    return f"{s.executor} {s.external_id}".strip()
+
+
 def _safe(value: object) -> Text:
     return Text(one_line(str(value)) if value is not None else "")
 
@@ -43,7 +53,7 @@ def _safe(value: object) -> Text:
 def info_table(d: RunDetails, at: float) -> Table:
     r = d.row
     grid = _grid()
-    grid.add_row("Run", _safe(f"{r.pipeline} #{r.number}  (id {r.id})"))
+    grid.add_row("Run", _safe(f"{run_title(r)}  (id {r.id})"))
     grid.add_row("Name", _safe(r.name))
     grid.add_row("Status", status_text(r.status, r.progress))
     if r.status_message:
@@ -134,6 +144,7 @@ def steps_table(d: RunDetails, at: float) -> Table:
         "Attempt",
         "Duration",
         "Exit",
+        "Where",
         "After",
         box=None,
         padding=(0, 1),
@@ -150,6 +161,7 @@ def steps_table(d: RunDetails, at: float) -> Table:
             _safe(s.attempt or ""),
             _safe(took),
             _safe("" if s.exit_code is None else s.exit_code),
+            _safe(where(s)),
             _safe(", ".join(s.parents) or "—"),
         )
     return table
@@ -160,7 +172,7 @@ class DetailsPanel(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.run_id: int | None = None
+        self.run_id: RunId | None = None
         self.last_log = 0
 
     def compose(self) -> ComposeResult:
@@ -184,7 +196,7 @@ class DetailsPanel(Vertical):
             return
         r = d.row
         head = Text.assemble(
-            (one_line(f"{r.pipeline} #{r.number}"), Style(bold=True)),
+            (one_line(run_title(r)), Style(bold=True)),
             "  ",
             status_text(r.status, r.progress),
         )

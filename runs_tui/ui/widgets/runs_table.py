@@ -16,11 +16,22 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 from runs_tui.core.columns import Column
-from runs_tui.core.rows import RunRow
+from runs_tui.core.records import RunId, RunRow
 from runs_tui.core.text import one_line
+from runs_tui.core.view import TableView
 from runs_tui.ui.render import MARK, render_cell
 
 MARK_KEY = "__mark"
+
+
+def header_markers(view: TableView) -> dict[str, str]:
+    """Sort direction and order (▲1 ▼2) and a filter mark (≡) per column spec."""
+    out: dict[str, str] = {}
+    for i, key in enumerate(view.sort, 1):
+        out[key.column] = ("▼" if key.desc else "▲") + (str(i) if len(view.sort) > 1 else "")
+    for spec in view.filtered_columns():
+        out[spec] = out.get(spec, "") + "≡"
+    return out
 
 
 class RunsTable(DataTable[Text]):
@@ -44,10 +55,10 @@ class RunsTable(DataTable[Text]):
         self.widths: dict[str, int] = {}
         self.precise: set[str] = set()
         self.markers: dict[str, str] = {}
-        self.marks: set[int] = set()
-        self.order: list[int] = []
-        self.rows_by_id: dict[int, RunRow] = {}
-        self._cells: dict[int, list[Text]] = {}
+        self.marks: set[RunId] = set()
+        self.order: list[RunId] = []
+        self.rows_by_id: dict[RunId, RunRow] = {}
+        self._cells: dict[RunId, list[Text]] = {}
         self.at = 0.0
 
     @property
@@ -130,7 +141,7 @@ class RunsTable(DataTable[Text]):
     def _rebuild(
         self,
         rows: Sequence[RunRow],
-        keep_run: int | None,
+        keep_run: RunId | None,
         column: int | None = None,
         screen_offset: int | None = None,
     ) -> None:
@@ -156,7 +167,7 @@ class RunsTable(DataTable[Text]):
         self.move_cursor(row=index, column=max(column, 1), animate=False, scroll=False)
         self.scroll_to(y=max(index - screen_offset, 0), animate=False, immediate=True)
 
-    def refresh_marks(self, run_ids: set[int] | None = None) -> None:
+    def refresh_marks(self, run_ids: set[RunId] | None = None) -> None:
         """Redraw the mark cell of `run_ids` (all loaded rows when None)."""
         for run_id in run_ids if run_ids is not None else set(self.order):
             row = self.rows_by_id.get(run_id)
@@ -173,7 +184,7 @@ class RunsTable(DataTable[Text]):
         """The content width the column has on screen now."""
         return self.columns[ColumnKey(spec)].get_render_width(self) - 2 * self.cell_padding
 
-    def move_to_run(self, run_id: int) -> bool:
+    def move_to_run(self, run_id: RunId) -> bool:
         if run_id not in self.rows_by_id:
             return False
         self.move_cursor(row=self.order.index(run_id))

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from runs_tui.core.columns import Column
 from runs_tui.core.fmt import number, param_text, timestamp
-from runs_tui.core.rows import RunRow
+from runs_tui.core.records import RunRow
 from runs_tui.core.status import Status
 from runs_tui.core.text import one_line
 

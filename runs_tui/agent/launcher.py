@@ -1,0 +1,101 @@
+"""Where a step's process runs: the seam between the agent and a machine or a scheduler.
+
+The executor decides *what* runs (argv, environment, folder) and reports what happens;
+a launcher only starts it somewhere and lets the executor follow it. Nothing here
+assumes a local process or pipes: a batch scheduler (Slurm: `sbatch`, output followed
+from spool files, `scancel`) implements the same two protocols.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol
+
+from runs_tui.core.pipelines import Resources
+
+
+class LaunchError(Exception):
+    """The step could not be started at all; the message says why, for the run's history."""
+
+
+class Line(NamedTuple):
+    """One line of a step's output: `raw` keeps its newline (none on a last, unfinished line)
+    and its bytes undecoded, so the executor alone decides how to read it."""
+
+    stream: str
+    raw: bytes
+
+
+class StepHandle(Protocol):
+    """A started step. Used by one executor thread at a time, from start to `close`.
+
+    An exit code is the step's own; a negative one means killed by that signal, so the
+    executor can say so whatever ran the step.
+    """
+
+    @property
+    def executor(self) -> str:
+        """The launcher's name ("local"), recorded on the step row next to `external_id`."""
+        ...
+
+    @property
+    def external_id(self) -> str:
+        """What the step is known as where it runs (a pid, a job id): lets a person find it
+        with the tools of that place. Never empty."""
+        ...
+
+    def read(self, timeout: float) -> Line | None:
+        """The next line, waiting up to `timeout` seconds; None when none came in time.
+
+        Lines of one stream come in the order they were written; a line written in pieces
+        comes whole. Waiting is bounded so the executor keeps checking for abort and
+        loss while a step is silent."""
+        ...
+
+    @property
+    def output_done(self) -> bool:
+        """Every line was returned by `read`. Output may end before the step exits, but
+        once the step has exited it does end, even if leftovers still hold its streams:
+        a step must not be kept running by what it forgot to stop."""
+        ...
+
+    def poll(self) -> int | None:
+        """The exit code once the step has exited, else None; never waits."""
+        ...
+
+    def stop(self, grace: float) -> int | None:
+        """Ask the step and everything it started to stop (SIGTERM-like), kill what is left
+        after `grace` seconds, and wait for the end; returns the exit code (None if it could
+        not be learnt). Nothing of the step runs once this returns."""
+        ...
+
+    def close(self) -> None:
+        """Release what the handle holds, killing whatever of the step is still running: a
+        step never outlives the executor's interest in it. Call once, always."""
+        ...
+
+
+class StepLauncher(Protocol):
+    """Starts steps. One launcher serves every run of an agent, from several executor
+    threads at once, so it can share work between steps (e.g. one batched state query
+    per poll for all of its jobs)."""
+
+    @property
+    def executor(self) -> str:
+        """The name the agent was configured with (`--executor`)."""
+        ...
+
+    def start(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: str,
+        resources: Resources,
+        name: str,
+    ) -> StepHandle:
+        """Start `argv` as given, never through a shell (each element reaches the step byte
+        for byte), with exactly `env` (plus what the launcher needs to track the step) in
+        `cwd`. `resources` is what the step asked for: a launcher uses what it can and
+        logs what it ignores. `name` shows the step in logs and job lists.
+
+        Raises LaunchError when the step cannot be started."""
+        ...

@@ -1,0 +1,33 @@
+"""Counts for a screen that refreshes every few seconds, from any source."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from runs_tui.core.records import RunQuery
+
+
+class CountCache:
+    """A count that took longer than `slow` seconds (a big pipeline) is reused for up to
+    `every` seconds; quick ones are made afresh each time. `forget` after an action, so
+    its effect shows at once."""
+
+    def __init__(
+        self, count: Callable[[RunQuery], int], every: float = 10.0, slow: float = 0.02
+    ) -> None:
+        self._count, self.every, self.slow = count, every, slow
+        self._cache: dict[RunQuery, tuple[int, float, float]] = {}
+
+    def count(self, q: RunQuery) -> int:
+        key = q.with_(at=None, sort=())
+        hit = self._cache.get(key)
+        start = time.monotonic()
+        if hit is not None and hit[2] > self.slow and start - hit[1] < self.every:
+            return hit[0]
+        n = self._count(q)
+        self._cache[key] = (n, start, time.monotonic() - start)
+        return n
+
+    def forget(self) -> None:
+        self._cache.clear()

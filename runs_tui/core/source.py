@@ -1,0 +1,176 @@
+"""`RunSource`: everything the table, the CLI and export ask of a place runs live in.
+
+The SQL store is one source (`runs_tui.sources.sql`); others (an MLflow server) are
+found by URL scheme through the `runs_tui.sources` entry points. Every method may block
+(the UI calls them in workers) and raises `SourceError` when the source cannot answer,
+or `ValueError` for bad input (an unknown pipeline, a parameter of the wrong type), both
+with a message for the user. A source declares what it can do in `capabilities`, and
+callers ask before offering an action, a filter or a sort.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from runs_tui.core.columns import Column, Kind
+from runs_tui.core.records import (
+    BulkResult,
+    ColumnChoices,
+    NewRun,
+    NewRunForm,
+    PipelineId,
+    PipelineSummary,
+    RunDetails,
+    RunId,
+    RunQuery,
+    RunRow,
+    StateCounts,
+    ValueCount,
+)
+from runs_tui.core.status import Action
+
+
+class SourceError(Exception):
+    """The source cannot answer now (a database gone or locked, a server down); the
+    message says so in the user's words, without SQL or a stack."""
+
+
+ALL_KINDS = frozenset(Kind)
+ALL_SORTS = frozenset({"builtin", "metric", "param"})
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a source can do: `actions` it carries out (any other is refused with the
+    reason in `unavailable`), the filter kinds and the column sources (builtin, metric,
+    param) it can sort by, whether it searches, and whether it registers pipelines."""
+
+    actions: frozenset[Action] = frozenset(Action)
+    unavailable: Mapping[Action, str] = field(default_factory=dict)
+    filters: frozenset[Kind] = ALL_KINDS
+    sorts: frozenset[str] = ALL_SORTS
+    search: bool = True
+    register: bool = True
+
+    def can(self, action: Action) -> bool:
+        return action in self.actions
+
+    def why_not(self, action: Action) -> str:
+        """Why `action` is unavailable here, in words for a menu or an error line."""
+        return self.unavailable.get(action, "not supported by this source")
+
+    def can_sort(self, column: Column) -> bool:
+        return column.source in self.sorts
+
+    def can_filter(self, kind: Kind) -> bool:
+        return kind in self.filters
+
+
+class RunSource(Protocol):
+    """A place runs live in. Queries are answered over the whole pipeline; the caller
+    holds only a window of rows."""
+
+    @property
+    def name(self) -> str:
+        """Where the runs come from, safe to show (no password)."""
+        ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    def close(self) -> None: ...
+
+    # --- pipelines -------------------------------------------------------------------
+
+    def pipelines(self) -> list[PipelineSummary]:
+        """Every pipeline, with its active runs counted by status."""
+        ...
+
+    def find_pipeline(self, name: str | None) -> tuple[PipelineSummary | None, bool]:
+        """The pipeline called `name`, else the first by name and False (not found);
+        without counts, so that the first frame does not wait for a scan."""
+        ...
+
+    def pipeline(self, name: str) -> PipelineSummary:
+        """The pipeline called `name` (no counts); ValueError naming the known ones."""
+        ...
+
+    def register_pipeline(self, path: str) -> PipelineSummary:
+        """Register (or update) a pipeline from its file; only where `capabilities.register`."""
+        ...
+
+    # --- runs --------------------------------------------------------------------------
+
+    def window(self, q: RunQuery, offset: int = 0, limit: int = 200) -> list[RunRow]:
+        """One page of the sorted result, with tags, metrics and parameters."""
+        ...
+
+    def count(self, q: RunQuery) -> int: ...
+
+    def ids(self, q: RunQuery) -> list[RunId]:
+        """Every matching run's id, for bulk selections."""
+        ...
+
+    def resolve_refs(self, refs: Sequence[str]) -> list[RunId]:
+        """Run ids for what a user typed (an id, `PIPELINE#N`); ValueError names the first
+        that matches nothing."""
+        ...
+
+    def details(self, run_id: RunId, after_log: int = 0) -> RunDetails | None:
+        """The run's details; only log lines after `after_log` (for following)."""
+        ...
+
+    # --- choices for filters, columns and forms ---------------------------------------
+
+    def distinct_values(self, q: RunQuery, spec: str) -> list[ValueCount]:
+        """A value-set column's values among the runs the other filters leave, most
+        frequent first."""
+        ...
+
+    def column_choices(self, pipeline_id: PipelineId) -> ColumnChoices: ...
+
+    def is_numeric_param(self, pipeline_id: PipelineId, spec: str) -> bool: ...
+
+    def pipeline_tags(self, pipeline_id: PipelineId) -> list[str]:
+        """Every tag used in the pipeline, most used first."""
+        ...
+
+    def new_run_form(self, pipeline: str) -> NewRunForm: ...
+
+    # --- selections ---------------------------------------------------------------------
+
+    def state_counts(self, ids: Sequence[RunId]) -> StateCounts: ...
+
+    def hidden(self, q: RunQuery, ids: Sequence[RunId]) -> int:
+        """How many of `ids` the query's filters (or the archive switch) leave out."""
+        ...
+
+    def tags_of(self, ids: Sequence[RunId]) -> Counter[str]:
+        """The tags the runs carry, with how many of them carry each."""
+        ...
+
+    # --- actions -----------------------------------------------------------------------
+
+    def transition(self, action: Action, ids: Sequence[RunId], *, message: str = "") -> BulkResult:
+        """Abort, continue, retry, archive or restore each run that allows it."""
+        ...
+
+    def resume(self, ids: Sequence[RunId]) -> BulkResult:
+        """Continue the Aborted and retry the Failed, in one result."""
+        ...
+
+    def tag(
+        self, ids: Sequence[RunId], add: Sequence[str], remove: Sequence[str]
+    ) -> BulkResult: ...
+
+    def new_run(
+        self,
+        pipeline: str,
+        params: dict[str, str],
+        *,
+        queue: str | None = None,
+        tags: Sequence[str] = (),
+    ) -> NewRun: ...

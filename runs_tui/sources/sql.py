@@ -1,0 +1,202 @@
+"""`SqlSource`: the runs-tui store (SQLite or PostgreSQL) as a `RunSource`.
+
+Each method delegates to the store's own functions in `runs_tui.core` and turns the
+database's errors into `SourceError` with the driver's first line, so nothing above
+this module sees SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from runs_tui.core import details, facets, lookup, ops, query, selection
+from runs_tui.core.db import Store, StoreError, open_store
+from runs_tui.core.records import (
+    BulkResult,
+    ColumnChoices,
+    NewRun,
+    NewRunForm,
+    PipelineId,
+    PipelineSummary,
+    RunDetails,
+    RunId,
+    RunQuery,
+    RunRow,
+    StateCounts,
+    ValueCount,
+)
+from runs_tui.core.registry import load_registered, register
+from runs_tui.core.source import Capabilities, RunSource, SourceError
+from runs_tui.core.status import Action
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _guarded(fn: Callable[Concatenate[SqlSource, P], T]) -> Callable[Concatenate[SqlSource, P], T]:
+    """Database errors become SourceError in the driver's words (no SQL, no stack)."""
+
+    def wrapper(self: SqlSource, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return fn(self, *args, **kwargs)
+        except (SQLAlchemyError, StoreError) as exc:
+            raise SourceError(_reason(exc)) from exc
+
+    return wrapper
+
+
+def _reason(exc: Exception) -> str:
+    """The driver's own words (not SQLAlchemy's wrapping with SQL and links), one line."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
+def _ints(ids: Sequence[RunId]) -> list[int]:
+    return [int(i) for i in ids]
+
+
+def _pid(pipeline_id: PipelineId) -> int:
+    return int(pipeline_id)
+
+
+class SqlSource:
+    """Runs in the store; every action and filter is supported."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @property
+    def name(self) -> str:
+        return self.store.display_url
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities()
+
+    def close(self) -> None:
+        self.store.dispose()
+
+    @_guarded
+    def pipelines(self) -> list[PipelineSummary]:
+        return lookup.pipelines(self.store)
+
+    @_guarded
+    def find_pipeline(self, name: str | None) -> tuple[PipelineSummary | None, bool]:
+        return lookup.first_pipeline(self.store, name)
+
+    @_guarded
+    def pipeline(self, name: str) -> PipelineSummary:
+        pipe = lookup.pipeline_by_name(self.store, name)
+        assert pipe.id is not None
+        return PipelineSummary(pipe.id, pipe.name, pipe.version, pipe.queue)
+
+    @_guarded
+    def register_pipeline(self, path: str) -> PipelineSummary:
+        pipe = register(self.store, path)
+        assert pipe.id is not None
+        return PipelineSummary(pipe.id, pipe.name, pipe.version, pipe.queue)
+
+    @_guarded
+    def window(self, q: RunQuery, offset: int = 0, limit: int = 200) -> list[RunRow]:
+        return query.window(self.store, q, offset, limit)
+
+    @_guarded
+    def count(self, q: RunQuery) -> int:
+        return query.count(self.store, q)
+
+    @_guarded
+    def ids(self, q: RunQuery) -> list[RunId]:
+        return list(query.ids(self.store, q))
+
+    @_guarded
+    def resolve_refs(self, refs: Sequence[str]) -> list[RunId]:
+        return list(lookup.resolve_refs(self.store, refs))
+
+    @_guarded
+    def details(self, run_id: RunId, after_log: int = 0) -> RunDetails | None:
+        return details.load(self.store, int(run_id), after_log=after_log)
+
+    @_guarded
+    def distinct_values(self, q: RunQuery, spec: str) -> list[ValueCount]:
+        return facets.distinct_values(self.store, q, spec)
+
+    @_guarded
+    def column_choices(self, pipeline_id: PipelineId) -> ColumnChoices:
+        pid = _pid(pipeline_id)
+        return ColumnChoices(
+            facets.metric_series(self.store, pid), facets.param_keys(self.store, pid)
+        )
+
+    @_guarded
+    def is_numeric_param(self, pipeline_id: PipelineId, spec: str) -> bool:
+        return facets.is_numeric_param(self.store, _pid(pipeline_id), spec)
+
+    @_guarded
+    def pipeline_tags(self, pipeline_id: PipelineId) -> list[str]:
+        return selection.pipeline_tags(self.store, _pid(pipeline_id))
+
+    @_guarded
+    def new_run_form(self, pipeline: str) -> NewRunForm:
+        pipe = lookup.pipeline_by_name(self.store, pipeline)
+        assert pipe.id is not None
+        return NewRunForm(
+            pipe.name,
+            load_registered(pipe).parameters,
+            selection.last_params(self.store, pipe.id),
+            pipe.queue,
+            lookup.queues(self.store),
+            selection.pipeline_tags(self.store, pipe.id),
+        )
+
+    @_guarded
+    def state_counts(self, ids: Sequence[RunId]) -> StateCounts:
+        return selection.state_counts(self.store, _ints(ids))
+
+    @_guarded
+    def hidden(self, q: RunQuery, ids: Sequence[RunId]) -> int:
+        return selection.hidden(self.store, q, _ints(ids))
+
+    @_guarded
+    def tags_of(self, ids: Sequence[RunId]) -> Counter[str]:
+        return selection.tags_of(self.store, _ints(ids))
+
+    @_guarded
+    def transition(self, action: Action, ids: Sequence[RunId], *, message: str = "") -> BulkResult:
+        return ops.transition(self.store, action, _ints(ids), message=message)
+
+    @_guarded
+    def resume(self, ids: Sequence[RunId]) -> BulkResult:
+        return ops.resume(self.store, _ints(ids))
+
+    @_guarded
+    def tag(self, ids: Sequence[RunId], add: Sequence[str], remove: Sequence[str]) -> BulkResult:
+        return ops.tag(self.store, _ints(ids), add, remove)
+
+    @_guarded
+    def new_run(
+        self,
+        pipeline: str,
+        params: dict[str, str],
+        *,
+        queue: str | None = None,
+        tags: Sequence[str] = (),
+    ) -> NewRun:
+        return ops.new_run(self.store, pipeline, params, queue=queue, tags=tags)
+
+
+def open_sql(db: str | None) -> RunSource:
+    """The entry point for `sqlite` and `postgresql` URLs and plain paths."""
+    return SqlSource(open_store(db))
+
+
+def store_of(source: RunSource) -> Store:
+    """The store behind a source, for what only the store does (the agent, the demo);
+    ValueError names the source otherwise."""
+    if not isinstance(source, SqlSource):
+        raise ValueError(f"{source.name}: only a runs-tui database can do this")
+    return source.store

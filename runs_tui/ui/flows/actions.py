@@ -1,0 +1,188 @@
+"""Acting on runs: the selection menu, the action menu, state changes with their
+confirmation, tags and a new run. Each is one flow: ask, act through the source, report."""
+
+from __future__ import annotations
+
+from runs_tui.core.actions import ACTIONS, ActionKind, action_counts
+from runs_tui.core.records import BulkResult, RunId, RunQuery, id_order
+from runs_tui.core.status import Action
+from runs_tui.ui.flows.host import Host, ask, off_thread
+from runs_tui.ui.screens.forms import NewRunScreen, TagScreen
+from runs_tui.ui.screens.menus import ActionMenu, ConfirmScreen, SelectionMenu
+
+
+def targets(host: Host) -> list[RunId]:
+    """The marked runs, else the cursor run."""
+    if host.table.marks:
+        return sorted(host.table.marks, key=id_order)
+    run = host.table.cursor_run
+    return [run.id] if run is not None else []
+
+
+def unavailable(host: Host, action: Action) -> bool:
+    """Say so, and True, when the source cannot do `action`."""
+    caps = host.context.source.capabilities
+    if caps.can(action):
+        return False
+    host.notify(f"{ACTIONS[action].label}: {caps.why_not(action)}", severity="warning")
+    return True
+
+
+async def select(host: Host) -> None:
+    """`*`: mark every run of the pipeline, every run the filters match, or none."""
+    q = host.run_query
+    if q is None:
+        return
+    source = host.context.source
+    everything = q.everything()
+    total = await off_thread(host, source.count, everything)
+    matching = await off_thread(host, source.count, q) if total is not None else None
+    if total is None or matching is None:
+        return
+    choice = await ask(host.app, SelectionMenu(total, matching, q.narrowed))
+    if choice is None:
+        return
+    if choice == "none":
+        ids: set[RunId] = set()
+    else:
+        got = await off_thread(host, source.ids, everything if choice == "all" else q)
+        if got is None:
+            return
+        ids = set(got)
+    changed = host.table.marks | ids
+    host.table.marks = ids
+    host.marks_changed(changed)
+
+
+async def menu(host: Host) -> None:
+    """`m`: every action with how many of the runs it can affect; the chosen one runs."""
+    ids = targets(host)
+    if not ids:
+        return
+    states = await off_thread(host, host.context.source.state_counts, ids)
+    if states is None:
+        return
+    what = f"{len(ids):,} marked runs" if host.table.marks else "the cursor run"
+    screen = ActionMenu(
+        f"Actions for {what}",
+        action_counts(states),
+        host.archive_view,
+        host.context.source.capabilities,
+    )
+    chosen = await ask(host.app, screen)
+    if chosen is None:
+        return
+    kind = ACTIONS[chosen].kind
+    if kind is ActionKind.DETAILS:
+        host.action_details()
+    elif kind is ActionKind.NEW_RUN:
+        await new_run(host)
+    elif kind is ActionKind.TAGS:
+        await tag(host)
+    else:
+        await act(host, chosen)
+
+
+async def act(host: Host, action: Action, resume: bool = False) -> None:
+    """Confirm when more than one run is concerned, naming how many and how many the
+    filter hides; then act. `resume`: continue the Aborted and retry the Failed (`c`)."""
+    ids = targets(host)
+    q = host.run_query
+    if not ids or q is None or unavailable(host, action):
+        return
+    if len(ids) > 1 and not await _confirmed(host, action, ids, q, resume):
+        return
+    source = host.context.source
+    if resume:
+        result = await off_thread(host, source.resume, ids)
+    else:
+        result = await off_thread(host, source.transition, action, ids)
+    if result is not None:
+        report(host, result, clear_marks=action in (Action.ARCHIVE, Action.RESTORE))
+
+
+async def _confirmed(
+    host: Host, action: Action, ids: list[RunId], q: RunQuery, resume: bool
+) -> bool:
+    source = host.context.source
+    states = await off_thread(host, source.state_counts, ids)
+    hidden = await off_thread(host, source.hidden, q, ids) if states is not None else None
+    if states is None or hidden is None:
+        return False
+    counts = action_counts(states)
+    eligible = counts[action] + (counts[Action.RETRY] if resume else 0)
+    verb = "Continue or retry" if resume else ACTIONS[action].confirm
+    if not eligible:
+        host.notify(f"{verb}: none of the {len(ids):,} marked runs is eligible", severity="warning")
+        return False
+    lines = [f"{eligible:,} of the {len(ids):,} marked runs can be affected."]
+    if hidden:
+        lines.append(f"{hidden:,} of the marked runs are hidden by the current filter.")
+    if eligible < len(ids):
+        lines.append(f"The other {len(ids) - eligible:,} are left as they are.")
+    runs = f"{eligible:,} run{'s' if eligible != 1 else ''}"
+    answer = await ask(host.app, ConfirmScreen(f"{verb} {runs}?", "\n".join(lines)))
+    return answer
+
+
+def report(host: Host, result: BulkResult, clear_marks: bool) -> None:
+    host.counts.forget()
+    host.notify(
+        result.summary(),
+        severity="information" if result.ok else "warning",
+        markup=False,
+        timeout=8,
+    )
+    if clear_marks:
+        host.clear_marks()
+    else:
+        host.marks_changed(set())
+    host.reload()
+
+
+async def new_run(host: Host) -> None:
+    """`n`: the form prefilled from the newest run; the new run is followed in the table."""
+    if host.pipeline is None or unavailable(host, Action.RUN):
+        return
+    source = host.context.source
+    form = await off_thread(host, source.new_run_form, host.pipeline.name)
+    if form is None:
+        return
+    screen = NewRunScreen(
+        form.pipeline, form.defaults, form.prefill, form.queue, form.queues, form.tags
+    )
+    request = await ask(host.app, screen)
+    if request is None:
+        return
+    new = await off_thread(
+        host,
+        source.new_run,
+        form.pipeline,
+        request.params,
+        queue=request.queue,
+        tags=request.tags,
+    )
+    if new is None:
+        return
+    host.counts.forget()
+    host.follow_run = new.id
+    host.notify(f"Started {new.ref} in queue {new.queue}", markup=False)
+    host.reload()
+
+
+async def tag(host: Host) -> None:
+    """`t`: add tags (known ones suggested) and pick tags to remove."""
+    ids = targets(host)
+    if not ids or host.pipeline is None or unavailable(host, Action.ADD_TAG):
+        return
+    source = host.context.source
+    known = await off_thread(host, source.pipeline_tags, host.pipeline.id)
+    current = await off_thread(host, source.tags_of, ids) if known is not None else None
+    if known is None or current is None:
+        return
+    change = await ask(host.app, TagScreen(len(ids), known, current))
+    if change is None:
+        return
+    result = await off_thread(host, source.tag, ids, change.add, change.remove)
+    if result is not None:
+        report(host, result, clear_marks=False)

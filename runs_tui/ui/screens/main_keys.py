@@ -1,0 +1,46 @@
+"""The main screen's keys. Every binding has an id (remappable under `[keymap]`); the
+keys of actions on runs come from the action table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.binding import Binding, BindingType
+
+from runs_tui.core.actions import SPECS
+
+
+def _hidden(key: str, action: str, description: str, binding_id: str, **kw: Any) -> Binding:
+    return Binding(key, action, description, show=False, id=binding_id, **kw)
+
+
+MAIN_BINDINGS: list[BindingType] = [
+    Binding("space", "mark", "Mark", id="mark"),
+    _hidden("shift+up", "extend(-1)", "Mark up", "extend_up"),
+    _hidden("shift+down", "extend(1)", "Mark down", "extend_down"),
+    _hidden("asterisk", "select_menu", "Select", "select", key_display="*"),
+    _hidden("escape", "clear_marks", "Clear marks", "clear_marks"),
+    Binding("m", "menu", "Menu", id="menu"),
+    *(Binding(s.key, f"act('{s.action.value}')", s.hint, id=s.binding) for s in SPECS if s.binding),
+    _hidden("A", "toggle_archive", "Archive view", "archive_view"),
+    Binding("v", "toggle_view", "View", id="view"),
+    _hidden("p", "pause", "Pause", "pause"),
+    _hidden("r", "refresh", "Refresh", "refresh"),
+    _hidden("P", "pick_pipeline", "Pipeline", "pipeline"),
+    _hidden("full_stop", "precise", "Precise", "precise", key_display="."),
+    _hidden("y", "copy_cell", "Copy cell", "copy_cell"),
+    Binding("s", "sort", "Sort", id="sort"),
+    _hidden("S", "sort(True)", "Add sort", "sort_secondary"),
+    Binding("f", "filter", "Filter", id="filter"),
+    _hidden("F", "clear_filters", "Clear filters", "clear_filters"),
+    _hidden("slash", "search", "Search", "search", key_display="/"),
+    _hidden("C", "columns", "Columns", "columns"),
+    _hidden("minus", "hide_column", "Hide column", "hide_column", key_display="-"),
+    _hidden("shift+left", "move_column(-1)", "Move column left", "move_left"),
+    _hidden("shift+right", "move_column(1)", "Move column right", "move_right"),
+    _hidden("less_than_sign", "width(-1)", "Narrow column", "narrow", key_display="<"),
+    _hidden("greater_than_sign", "width(1)", "Widen column", "widen", key_display=">"),
+    _hidden("equals_sign", "width(0)", "Auto-fit column", "autofit", key_display="="),
+    _hidden("Y", "copy_view", "Copy view", "copy_view"),
+    _hidden("e", "export", "Export", "export"),
+]

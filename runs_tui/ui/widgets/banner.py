@@ -1,0 +1,26 @@
+"""The line over the table that says the source cannot be read (the last data stays)."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from runs_tui.core.text import one_line
+
+
+class Banner(Static):
+    """Hidden until `show`; `error` is the message shown, "" when hidden."""
+
+    error = ""
+
+    def show(self, error: str, retry_every: float) -> None:
+        self.error = error
+        self.update(
+            f"⚠ Database unavailable: {one_line(error, limit=300)} — "
+            f"retrying every {retry_every:g}s; showing the last data"
+        )
+        self.add_class("-visible")
+
+    def clear(self) -> None:
+        if self.error:
+            self.error = ""
+            self.remove_class("-visible")

@@ -1,0 +1,71 @@
+"""The agent records where each step ran, says once what the local executor ignores, and
+refuses an executor it does not know."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import tomli_w
+from sqlalchemy import select
+from support import Agents
+
+from runs_tui.agent.worker import AgentConfig, make_launcher
+from runs_tui.core import ops
+from runs_tui.core.db import Store
+from runs_tui.core.models import LOG, RUN, STEP
+from runs_tui.core.registry import register
+
+PY = sys.executable
+PRINT_PID = "import os; print(os.getpid())"
+
+
+def test_steps_record_executor_and_pid_and_ignored_resources_are_said_once(
+    store: Store, tmp_path: Path, agents, db_path: Path
+):
+    doc = {
+        "pipeline": {"name": "p", "version": "1.0.0", "queue": "default"},
+        "steps": [
+            {
+                "name": "first",
+                "command": [PY, "-c", PRINT_PID],
+                "resources": {"cpus": 2, "gpus": 1, "time": "1:00:00"},
+            },
+            {
+                "name": "second",
+                "command": ["python", "-c", PRINT_PID],
+                "parents": ["first"],
+                "resources": {"gpus": 2, "extra": ["--partition=gpu"]},
+            },
+        ],
+    }
+    path = tmp_path / "p.toml"
+    path.write_text(tomli_w.dumps(doc))
+    register(store, path)
+    run = ops.new_run(store, "p")
+    a: Agents = agents(str(db_path))
+    assert a.start("--once", "--poll", "0.2").wait(timeout=60) == 0, a.log("agent0")
+    with store.read() as s:
+        assert s.execute(select(RUN.c.status).where(RUN.c.id == run.id)).scalar() == "completed"
+        steps = s.execute(
+            select(STEP.c.name, STEP.c.executor, STEP.c.external_id).order_by(STEP.c.id)
+        ).all()
+        pids = dict(s.execute(select(LOG.c.step, LOG.c.line)).all())
+    assert [tuple(row) for row in steps] == [
+        ("first", "local", pids["first"]),
+        ("second", "local", pids["second"]),
+    ]
+    assert pids["first"].isdigit() and pids["first"] != pids["second"]
+    log = a.log("agent0")
+    assert log.count("local executor ignores resources") == 1, log
+    assert "local executor ignores resources: cpus, gpus, time (step p#1/first" in log
+
+
+def test_unknown_executor_is_refused_naming_option_and_value():
+    with pytest.raises(ValueError, match=r"^--executor 'k8s': unknown executor \(known: local\)$"):
+        AgentConfig(executor="k8s").check()
+    AgentConfig(executor="local").check()
+    with pytest.raises(ValueError, match=r"unknown executor 'k8s' \(known: local\)"):
+        make_launcher("k8s")
+    assert make_launcher("local").executor == "local"
