@@ -17,6 +17,7 @@ from runs_tui.core import config, paths
 from runs_tui.core.columns import Column, parse_columns
 from runs_tui.core.source import RunSource
 from runs_tui.core.status import Action
+from runs_tui.core.text import one_line
 from runs_tui.core.view import TableView
 from runs_tui.sources import open_source
 from runs_tui.ui.context import Clock, Context
@@ -102,7 +103,7 @@ class RunsApp(App[None]):
         caps = self.source.capabilities
         if found is None or caps.can(Action(found.group(1))):
             return description or action
-        return f"{description} (unavailable: {caps.why_not(Action(found.group(1)))})"
+        return f"{description} (unavailable: {one_line(caps.why_not(Action(found.group(1))))})"
 
     def action_help(self) -> None:
         from runs_tui.ui.screens.help import HelpScreen

@@ -6,6 +6,7 @@ from __future__ import annotations
 from runs_tui.core.actions import ACTIONS, ActionKind, action_counts
 from runs_tui.core.records import BulkResult, RunId, RunQuery, id_order
 from runs_tui.core.status import Action
+from runs_tui.core.text import one_line
 from runs_tui.ui.flows.host import Host, ask, off_thread
 from runs_tui.ui.screens.forms import NewRunScreen, TagScreen
 from runs_tui.ui.screens.menus import ActionMenu, ConfirmScreen, SelectionMenu
@@ -24,7 +25,11 @@ def unavailable(host: Host, action: Action) -> bool:
     caps = host.context.source.capabilities
     if caps.can(action):
         return False
-    host.notify(f"{ACTIONS[action].label}: {caps.why_not(action)}", severity="warning")
+    host.notify(
+        f"{ACTIONS[action].label}: {one_line(caps.why_not(action))}",
+        severity="warning",
+        markup=False,
+    )
     return True
 
 

@@ -15,6 +15,7 @@ from textual.worker import Worker, get_current_worker
 from runs_tui.core.count_cache import CountCache
 from runs_tui.core.records import PipelineSummary, RunId, RunQuery
 from runs_tui.core.source import SourceError
+from runs_tui.core.text import one_line
 from runs_tui.core.view import TableView
 from runs_tui.ui.context import Context
 from runs_tui.ui.widgets.runs_table import RunsTable
@@ -86,4 +87,8 @@ async def off_thread(host: Host, fn: Callable[..., T], *args: Any, **kwargs: Any
 
 
 def failed(host: Host, exc: Exception) -> None:
-    host.notify(str(exc).splitlines()[0], severity="error", markup=False)
+    host.notify(
+        one_line(str(exc).splitlines()[0] if str(exc) else repr(exc)),
+        severity="error",
+        markup=False,
+    )

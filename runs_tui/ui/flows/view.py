@@ -38,7 +38,11 @@ def sort_by(host: Host, spec: str, secondary: bool) -> None:
     `S`: the same as one more sort key."""
     caps = host.context.source.capabilities
     if not caps.can_sort(parse_column(spec)):
-        host.notify(f"Sort by {spec}: not supported by this source", severity="warning")
+        host.notify(
+            f"Sort by {one_line(spec)}: not supported by this source",
+            severity="warning",
+            markup=False,
+        )
         return
     keys = list(host.view.sort)
     current = next((k for k in keys if k.column == spec), None)
@@ -73,7 +77,11 @@ async def filter_column(host: Host) -> None:
             return
         kind = Kind.RANGE if numeric else kind
     if not source.capabilities.can_filter(kind):
-        host.notify(f"Filter by {spec}: not supported by this source", severity="warning")
+        host.notify(
+            f"Filter by {one_line(spec)}: not supported by this source",
+            severity="warning",
+            markup=False,
+        )
         return
     values = []
     if kind in (Kind.VALUES, Kind.TAGS):

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from rich.style import Style
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -16,13 +18,15 @@ from textual.widgets.selection_list import Selection
 
 from runs_tui.core.columns import parse_column
 from runs_tui.core.export import FORMATS
-from runs_tui.core.text import one_line
+from runs_tui.ui import safe
 
 
-def column_label(spec: str) -> str:
+def column_label(spec: str) -> Text:
     column = parse_column(spec)
     kind = "metric" if column.is_metric else "hyperparameter" if column.is_param else "built-in"
-    return f"{one_line(column.header, limit=50)}   · {kind}"
+    label = safe.text(column.header, limit=50)
+    label.append(f"   · {kind}", Style(dim=True))
+    return label
 
 
 class ColumnsScreen(ModalScreen[list[str] | None]):
@@ -102,7 +106,7 @@ class ExportScreen(ModalScreen[tuple[Path, str] | None]):
                 classes="dialog-title",
             )
             yield Label("File", classes="field-label")
-            yield Input(str(self.default), id="export-path")
+            yield Input(safe.field(self.default), id="export-path")
             yield Label("Format", classes="field-label")
             yield Select(
                 [(f.upper(), f) for f in FORMATS],

@@ -27,6 +27,7 @@ from runs_tui.core.records import RangeFilter, TagFilter, ValueCount, ValueFilte
 from runs_tui.core.status import Status
 from runs_tui.core.text import one_line
 from runs_tui.core.view import parse_bound
+from runs_tui.ui import safe
 from runs_tui.ui.render import tag_color
 
 T = TypeVar("T")
@@ -98,7 +99,7 @@ class ValueFilterScreen(FilterScreen[ValueFilter]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(
-                f"Filter {self.header}: show runs whose value is one of",
+                f"Filter {safe.field(self.header)}: show runs whose value is one of",
                 classes="dialog-title",
                 markup=False,
             )
@@ -110,10 +111,12 @@ class ValueFilterScreen(FilterScreen[ValueFilter]):
         self._fill("")
         self.query_one("#values", SelectionList).focus()
 
-    def _label(self, value: str) -> str:
+    def _label(self, value: str) -> Text:
         statuses = {s.value for s in Status}
         shown = Status(value).label if self.spec == "status" and value in statuses else value
-        return f"{one_line(shown, limit=60) or '(empty)'}  ({value_count(self.values, value)})"
+        label = safe.text(shown, limit=60) if shown else Text("(empty)", Style(italic=True))
+        label.append(f"  ({value_count(self.values, value)})", Style(dim=True))
+        return label
 
     def _fill(self, needle: str) -> None:
         options = self.query_one("#values", SelectionList)
@@ -123,7 +126,7 @@ class ValueFilterScreen(FilterScreen[ValueFilter]):
             [
                 Selection(self._label(v.value), v.value, v.value in self.selected)
                 for v in self.values
-                if low in v.value.lower() or low in self._label(v.value).lower()
+                if low in v.value.lower() or low in self._label(v.value).plain.lower()
             ]
         )
         if options.option_count:
@@ -182,7 +185,7 @@ class RangeFilterScreen(FilterScreen[RangeFilter]):
         )
         # the date hint is long: the full-width dialog keeps it on one line, uncut
         with Vertical(classes="dialog" if self.dates else "dialog narrow"):
-            yield Label(f"Filter {self.header}", classes="dialog-title", markup=False)
+            yield Label(f"Filter {safe.field(self.header)}", classes="dialog-title", markup=False)
             yield Label(f"From ({hint}; empty: no lower bound)", classes="field-label")
             yield Input(self._shown(lo), id="range-min")
             yield Label("To (empty: no upper bound)", classes="field-label")

@@ -17,6 +17,7 @@ from textual.widgets.selection_list import Selection
 
 from runs_tui.core.pipelines import DEFAULT_SECTION, Value, coerce, format_value
 from runs_tui.core.text import one_line
+from runs_tui.ui import safe
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,12 @@ class NewRunScreen(ModalScreen[NewRunRequest | None]):
                     short = key.removeprefix(f"{DEFAULT_SECTION}/")
                     kind = type(default).__name__
                     yield Label(
-                        f"{short}  ({kind}, default {format_value(default)})",
+                        safe.field(f"{short}  ({kind}, default {format_value(default)})"),
                         markup=False,
                         classes="field-label",
                     )
                     yield Input(
-                        self.prefill.get(key, format_value(default)),
+                        safe.field(self.prefill.get(key, format_value(default))),
                         id=_field_id(key),
                         classes="param",
                     )
@@ -82,11 +83,13 @@ class NewRunScreen(ModalScreen[NewRunRequest | None]):
                 yield Input(
                     id="new-run-tags",
                     placeholder="e.g. sweep, lr-search",
-                    suggester=SuggestFromList(self.known_tags, case_sensitive=False),
+                    suggester=SuggestFromList(
+                        [safe.field(t) for t in self.known_tags], case_sensitive=False
+                    ),
                 )
                 with Collapsible(title="Advanced configurations", id="advanced"):
                     yield Label("Execution queue", classes="field-label")
-                    options = [(one_line(q), q) for q in self.queues]
+                    options = [(safe.text(q), q) for q in self.queues]
                     yield Select(
                         options,
                         value=self.queue if self.queue in self.queues else Select.BLANK,
@@ -160,11 +163,16 @@ class TagScreen(ModalScreen[TagChange | None]):
         with Vertical(classes="dialog"):
             yield Label(f"Tags of {runs}", classes="dialog-title")
             yield Label("Add (comma-separated; existing tags are suggested)", classes="field-label")
-            yield Input(id="add-tags", suggester=SuggestFromList(self.known, case_sensitive=False))
+            yield Input(
+                id="add-tags",
+                suggester=SuggestFromList(
+                    [safe.field(t) for t in self.known], case_sensitive=False
+                ),
+            )
             yield Label("Remove (space to pick)", classes="field-label")
             yield SelectionList[str](
                 *(
-                    Selection(f"{one_line(tag, limit=40)}  ({n} of {self.n_runs})", tag)
+                    Selection(safe.text(tag, limit=40).append(f"  ({n} of {self.n_runs})"), tag)
                     for tag, n in self.current.most_common()
                 ),
                 id="remove-tags",

@@ -225,7 +225,8 @@ class MainScreen(Screen[None]):
     def title_for(self) -> str:
         if self.pipeline is None:
             return ""
-        return f"{self.pipeline.name} · ARCHIVE" if self.archive_view else self.pipeline.name
+        name = one_line(self.pipeline.name)
+        return f"{name} · ARCHIVE" if self.archive_view else name
 
     @on(StoreFailed)
     def _store_failed(self, message: StoreFailed) -> None:

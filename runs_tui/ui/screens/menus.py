@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 from runs_tui.core.actions import SPECS, ActionSpec, menu_specs
 from runs_tui.core.source import Capabilities
 from runs_tui.core.status import Action
+from runs_tui.core.text import one_line
 
 
 def menu_option(spec: ActionSpec, count: int | None, unavailable: str = "") -> Option:
@@ -25,7 +26,7 @@ def menu_option(spec: ActionSpec, count: int | None, unavailable: str = "") -> O
     text = Text(f" {spec.menu_key:<2} ", Style(bold=True, color="cyan"))
     text.append(spec.label.ljust(20))
     if unavailable:
-        text.append(f" unavailable: {unavailable}", Style(dim=True, italic=True))
+        text.append(f" unavailable: {one_line(unavailable)}", Style(dim=True, italic=True))
     elif count is not None:
         text.append(
             f"{count:>7,} run{'s' if count != 1 else ''}", Style(dim=count == 0, bold=count > 0)

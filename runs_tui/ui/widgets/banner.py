@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.widgets import Static
 
 from runs_tui.core.text import one_line
@@ -15,8 +16,10 @@ class Banner(Static):
     def show(self, error: str, retry_every: float) -> None:
         self.error = error
         self.update(
-            f"⚠ Database unavailable: {one_line(error, limit=300)} — "
-            f"retrying every {retry_every:g}s; showing the last data"
+            Text(
+                f"⚠ Database unavailable: {one_line(error, limit=300)} — "
+                f"retrying every {retry_every:g}s; showing the last data"
+            )
         )
         self.add_class("-visible")
 

@@ -212,9 +212,8 @@ class DetailsPanel(Vertical):
         fresh = [entry for entry in d.logs if entry.id > self.last_log]
         if fresh:
             console.write_lines(
-                f"[{e.step}] {log_line(e.line)}"
-                if e.stream != "stderr"
-                else f"[{e.step}!] {log_line(e.line)}"
+                f"[{one_line(e.step, limit=40)}{'!' if e.stream == 'stderr' else ''}] "
+                f"{log_line(e.line)}"
                 for e in fresh
             )
             self.last_log = fresh[-1].id
