@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -24,9 +23,7 @@ from runs_tui.ui import safe
 def column_label(spec: str) -> Text:
     column = parse_column(spec)
     kind = "metric" if column.is_metric else "hyperparameter" if column.is_param else "built-in"
-    label = safe.text(column.header, limit=50)
-    label.append(f"   · {kind}", Style(dim=True))
-    return label
+    return safe.text(column.header, limit=50).append(f"   · {kind}")
 
 
 class ColumnsScreen(ModalScreen[list[str] | None]):

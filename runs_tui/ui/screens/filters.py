@@ -114,9 +114,8 @@ class ValueFilterScreen(FilterScreen[ValueFilter]):
     def _label(self, value: str) -> Text:
         statuses = {s.value for s in Status}
         shown = Status(value).label if self.spec == "status" and value in statuses else value
-        label = safe.text(shown, limit=60) if shown else Text("(empty)", Style(italic=True))
-        label.append(f"  ({value_count(self.values, value)})", Style(dim=True))
-        return label
+        label = safe.text(shown, limit=60) if shown else Text("(empty)")
+        return label.append(f"  ({value_count(self.values, value)})")
 
     def _fill(self, needle: str) -> None:
         options = self.query_one("#values", SelectionList)
