@@ -189,8 +189,8 @@ def _require(source: RunSource, action: Action, command: str) -> None:
 
 
 def _agent(source: RunSource, args: argparse.Namespace) -> int:
-    import logging
 
+    from runs_tui.agent import logs as agent_logs
     from runs_tui.agent.worker import AgentConfig, AgentWorker, install_signals
     from runs_tui.sources.sql import store_of
 
@@ -206,7 +206,7 @@ def _agent(source: RunSource, args: argparse.Namespace) -> int:
     )
     if args.name:
         config.name = args.name
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    agent_logs.configure()
     worker = AgentWorker(store_of(source), config)
     install_signals(worker)
     return worker.run()

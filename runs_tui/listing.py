@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import time
 from collections.abc import Sequence
@@ -14,7 +13,7 @@ from runs_tui.core.fmt import cell
 from runs_tui.core.records import RunQuery, RunRow, SortKey, TagFilter, ValueFilter
 from runs_tui.core.source import RunSource
 from runs_tui.core.status import Status
-from runs_tui.core.text import clip, one_line, safe
+from runs_tui.core.text import clip, one_line
 from runs_tui.core.view import TableView
 
 CELL_LIMIT = 40
@@ -99,11 +98,7 @@ def cmd_ls(source: RunSource, args: argparse.Namespace) -> int:
     q, columns = build_query(source, args)
     with_pipeline = args.pipeline is None
     if args.format != "table":
-        tty = sys.stdout.isatty()
-        out = io.StringIO() if tty else sys.stdout
-        export.write(source, q, columns, args.format, out, with_pipeline=with_pipeline)
-        if isinstance(out, io.StringIO):
-            sys.stdout.write(safe(out.getvalue()).replace("\u240a", "\n"))
+        export.write(source, q, columns, args.format, sys.stdout, with_pipeline=with_pipeline)
         return 0
     if args.limit is not None and args.limit < 0:
         raise ValueError(f"invalid --limit {args.limit}: must be 0 or more")
@@ -117,7 +112,7 @@ def cmd_ls(source: RunSource, args: argparse.Namespace) -> int:
 
 
 def _print_table(rows: list[RunRow], columns: list[Column], at: float, with_pipeline: bool) -> None:
-    heads = (["PIPELINE"] if with_pipeline else []) + [c.header.upper() for c in columns]
+    heads = (["PIPELINE"] if with_pipeline else []) + [cell_text(c.header.upper()) for c in columns]
     table = [heads]
     for row in rows:
         head = [cell_text(row.pipeline)] if with_pipeline else []

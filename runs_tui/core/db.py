@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -95,6 +96,7 @@ class Store:
         self.url = url
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        self._snapshot = threading.local()
         self._write_engine = (
             engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else engine
         )
@@ -106,8 +108,30 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        """A session for reading; inside `snapshot()` (same thread), the snapshot's."""
+        held: Session | None = getattr(self._snapshot, "session", None)
+        if held is not None:
+            yield held
+            return
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read in this thread, until the block ends, sees one state of the database
+        (a SQLite read transaction in WAL mode; REPEATABLE READ on PostgreSQL): a listing
+        taken page by page while runs change shows each run exactly once."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            if self.is_sqlite:
+                session.connection()
+            else:
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            self._snapshot.session = session
+            try:
+                yield
+            finally:
+                self._snapshot.session = None
+                session.rollback()
 
     @contextmanager
     def write(self) -> Iterator[Session]:

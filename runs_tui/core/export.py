@@ -1,31 +1,37 @@
-"""Writing every run of a query (not only a loaded window) as CSV or JSON."""
+"""Writing every run of a query (not only a loaded window) as CSV or JSON.
+
+Both are safe to print: JSON escapes control characters, CSV cells have them made
+visible, and a CSV cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`)
+starts with `'` instead."""
 
 from __future__ import annotations
 
 import csv
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import IO, Any
 
 from runs_tui.core.columns import Column
 from runs_tui.core.fmt import export_value
 from runs_tui.core.records import RunQuery, RunRow
 from runs_tui.core.source import RunSource
+from runs_tui.core.text import lines
 
 FORMATS = ("csv", "json")
 PAGE = 1000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def all_rows(source: RunSource, q: RunQuery) -> Iterator[RunRow]:
-    """Every matching run in the query's order, a page at a time."""
-    offset = 0
-    while True:
-        rows = source.window(q, offset, PAGE)
-        yield from rows
-        if len(rows) < PAGE:
-            return
-        offset += PAGE
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: lists joined, text made safe and never a formula."""
+    if isinstance(value, list):
+        value = "; ".join(value)
+    if isinstance(value, str):
+        value = lines(value)
+        if value.startswith(FORMULA_STARTS):
+            value = "'" + value
+    return value
 
 
 def write(
@@ -51,13 +57,13 @@ def write(
     n = 0
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(heads)
-        for row in all_rows(source, q):
-            writer.writerow(["; ".join(v) if isinstance(v, list) else v for v in record(row)])
+        writer.writerow([csv_cell(h) for h in heads])
+        for row in source.rows(q, PAGE):
+            writer.writerow([csv_cell(v) for v in record(row)])
             n += 1
         return n
     out.write("[")
-    for row in all_rows(source, q):
+    for row in source.rows(q, PAGE):
         out.write(",\n " if n else "\n ")
         out.write(json.dumps(dict(zip(heads, record(row), strict=True))))
         n += 1

@@ -11,7 +11,7 @@ callers ask before offering an action, a filter or a sort.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -109,6 +109,11 @@ class RunSource(Protocol):
         ...
 
     def count(self, q: RunQuery) -> int: ...
+
+    def rows(self, q: RunQuery, page: int = 1000) -> Iterator[RunRow]:
+        """Every matching run in the query's order, fetched `page` at a time, each exactly
+        once even while runs are added and changed (one snapshot, or keyset pages)."""
+        ...
 
     def ids(self, q: RunQuery) -> list[RunId]:
         """Every matching run's id, for bulk selections."""

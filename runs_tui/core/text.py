@@ -29,6 +29,11 @@ def one_line(text: str, *, limit: int | None = None) -> str:
     return clip(out, limit)
 
 
+def lines(text: str) -> str:
+    """Like `safe`, keeping line breaks (for CSV cells, which quote them)."""
+    return "\n".join(safe(part) for part in text.split("\n"))
+
+
 def log_line(text: str) -> str:
     """A console line: tabs kept as spaces, a trailing `\\r` dropped, other controls visible."""
     return safe(text.rstrip("\r\n").expandtabs(4))

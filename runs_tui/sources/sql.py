@@ -8,7 +8,7 @@ this module sees SQLAlchemy.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -108,6 +108,19 @@ class SqlSource:
     @_guarded
     def count(self, q: RunQuery) -> int:
         return query.count(self.store, q)
+
+    def rows(self, q: RunQuery, page: int = 1000) -> Iterator[RunRow]:
+        try:
+            with self.store.snapshot():
+                offset = 0
+                while True:
+                    got = query.window(self.store, q, offset, page)
+                    yield from got
+                    if len(got) < page:
+                        return
+                    offset += page
+        except (SQLAlchemyError, StoreError) as exc:
+            raise SourceError(_reason(exc)) from exc
 
     @_guarded
     def ids(self, q: RunQuery) -> list[RunId]:

@@ -1,0 +1,139 @@
+"""Exports and `ls` to a pipe: each run exactly once while runs change, nothing a
+terminal or a spreadsheet would act on."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+import threading
+
+import pytest
+from sqlalchemy import insert, update
+from support import run_cli
+
+from runs_tui.agent.logs import SafeFormatter
+from runs_tui.core import export, ops
+from runs_tui.core.columns import parse_columns
+from runs_tui.core.db import Store, now
+from runs_tui.core.models import RUN
+from runs_tui.core.records import RunQuery, SortKey
+from runs_tui.core.registry import register
+from runs_tui.sources import open_source
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def many_runs(store: Store, pipeline: str, n: int) -> int:
+    """`n` runs written in one go; returns the pipeline's id."""
+    pipe_id = store_pipeline_id(store, pipeline)
+    t = now()
+    with store.write() as s:
+        s.execute(
+            insert(RUN),
+            [
+                {
+                    "pipeline_id": pipe_id,
+                    "number": i,
+                    "name": f"{pipeline} #{i}",
+                    "version": "1.0.0",
+                    "status": "completed",
+                    "user": "tester",
+                    "queue": "default",
+                    "created": t + i,
+                    "updated": t + i,
+                    "archived": False,
+                    "attempt": 1,
+                    "status_message": "",
+                }
+                for i in range(1, n + 1)
+            ],
+        )
+    return pipe_id
+
+
+def store_pipeline_id(store: Store, name: str) -> int:
+    from runs_tui.core.lookup import pipeline_by_name
+
+    pipe = pipeline_by_name(store, name)
+    assert pipe.id is not None
+    return pipe.id
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "exports.db")
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.mark.parametrize("sort", [(), (SortKey("updated", True),)], ids=["default", "updated"])
+def test_a_listing_taken_while_runs_change_has_each_run_once(url, pipeline_file, sort):
+    source = open_source(url)
+    store = source.store  # type: ignore[attr-defined]
+    name = register(store, pipeline_file).name
+    pipe_id = many_runs(store, name, 2500)
+    stop = threading.Event()
+    changes = {"new": 0, "touched": 0}
+
+    def churn() -> None:
+        """New runs at the top and old runs moved to the top of an `updated` sort."""
+        k = 0
+        while not stop.is_set():
+            ops.new_run(store, name)
+            changes["new"] += 1
+            k += 1
+            with store.write() as s:
+                s.execute(
+                    update(RUN)
+                    .where(RUN.c.number == 2500 - k * 7 % 2500, RUN.c.pipeline_id == pipe_id)
+                    .values(updated=now() + 10_000 + k)
+                )
+            changes["touched"] += 1
+
+    writer = threading.Thread(target=churn)
+    writer.start()
+    try:
+        seen = [row.number for row in source.rows(RunQuery(pipe_id, sort=sort), page=50)]
+    finally:
+        stop.set()
+        writer.join()
+        source.close()
+    assert changes["new"] > 0 and changes["touched"] > 0, "runs changed during the listing"
+    assert len(seen) == len(set(seen)), "a run was listed twice"
+    assert set(range(1, 2501)) <= set(seen), "a run that was there all along was missed"
+
+
+def test_csv_cells_are_safe_for_terminals_and_spreadsheets(store, pipeline_file, db_path):
+    name = register(store, pipeline_file).name
+    run = ops.new_run(store, name, {"name": "=HYPERLINK(1)", "lr": "-0.5"}, tags=["@SUM(1)"])
+    with store.write() as s:
+        s.execute(update(RUN).where(RUN.c.id == run.id).values(user="+\x1b]0;x\x07me\nnext"))
+    columns = "run,user,tags,p:args/name,p:args/lr"
+    proc = run_cli("ls", name, "--format", "csv", "--columns", columns, "--db", str(db_path))
+    assert proc.returncode == 0, proc.stderr
+    assert CONTROL.search(proc.stdout) is None, repr(proc.stdout)
+    rows = list(csv.reader(io.StringIO(proc.stdout)))
+    assert rows[0] == ["id", *columns.split(",")]
+    assert rows[1][2:] == ["'+␛]0;x␇me\nnext", "'@SUM(1)", "'=HYPERLINK(1)", "-0.5"]
+    as_json = run_cli("ls", name, "--format", "json", "--columns", columns, "--db", str(db_path))
+    assert CONTROL.search(as_json.stdout) is None
+    assert json.loads(as_json.stdout)[0]["user"] == "+\x1b]0;x\x07me\nnext", "JSON keeps data"
+    table = run_cli("ls", name, "--columns", columns, "--db", str(db_path))
+    assert CONTROL.search(table.stdout) is None and "+␛]0;x␇me next" in table.stdout
+
+
+def test_export_headers_show_control_characters_visibly(store, pipeline_file):
+    source = open_source(str(store.url.removeprefix("sqlite:///")))
+    register(store, pipeline_file)
+    out = io.StringIO()
+    export.write(source, RunQuery(None), parse_columns("run,m:\x1b[2J/x:last"), "csv", out)
+    assert out.getvalue().splitlines()[0] == "id,run,m:␛[2J/x:last"
+    source.close()
+
+
+def test_the_agents_log_shows_control_characters_visibly():
+    record = logging.LogRecord("runs_tui.agent", logging.INFO, "", 0, "run %s", ("\x1b[2J",), None)
+    assert SafeFormatter("%(message)s").format(record) == "run ␛[2J"
