@@ -401,6 +401,15 @@ def test_pages_concatenate_to_the_whole_order(
     assert pages[-1] == []
 
 
+@pytest.mark.parametrize("page", [1, 4, 1000])
+def test_rows_are_every_run_in_order(seeded: Seeded, page: int) -> None:
+    """`rows()` (exports, `ls`) gives the whole result in the window's order, whatever
+    the page size."""
+    q = seeded.q(sort=(SortKey("m:loss/val:last", desc=True),))
+    need_sort(seeded, "m:loss/val:last")
+    assert seeded.keys_of(list(seeded.source.rows(q, page))) == expected(DATA, q, "train")
+
+
 # ---------------------------------------------------------------- references and details
 
 
