@@ -1,0 +1,127 @@
+"""The Slurm launcher on a real single-node cluster: how steps become jobs, what the
+handle says while a job waits, jobs cancelled or lost behind the agent's back, and one
+`squeue` per poll for all jobs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from slurm_support import job_state, needs_slurm
+from support import wait_for
+
+from runs_tui.agent.slurm import SlurmLauncher, parse_exit, resource_args, time_limit
+from runs_tui.core.pipelines import Resources
+
+pytestmark = needs_slurm
+
+
+def drain(handle, deadline: float = 120.0) -> list[tuple[str, bytes]]:
+    lines = []
+    give_up = time.monotonic() + deadline
+    while not handle.output_done:
+        assert time.monotonic() < give_up, "the job's output never ended"
+        line = handle.read(0.2)
+        if line is not None:
+            lines.append((line.stream, line.raw))
+    return lines
+
+
+def test_resources_become_sbatch_options():
+    asked = Resources(cpus=2, memory=1536, gpus=1, time=5400, extra=("--comment=x y",))
+    assert resource_args(asked) == [
+        "--cpus-per-task=2",
+        "--mem=1536M",
+        "--gres=gpu:1",
+        "--time=0-01:30:00",
+        "--comment=x y",
+    ]
+    assert time_limit(61) == "0-00:02:00" and time_limit(2 * 86400) == "2-00:00:00"
+    assert parse_exit("2:0") == 2 and parse_exit("0:15") == -15 and parse_exit("") is None
+
+
+def test_a_step_becomes_one_named_job_with_its_resources(tmp_path: Path):
+    launcher = SlurmLauncher(spool=tmp_path / "spool", poll=0.2)
+    handle = launcher.start(
+        [sys.executable, "-c", "import os; print(os.environ['RUNS_TUI_STEP'])"],
+        {**os.environ, "RUNS_TUI_STEP": "train"},
+        str(tmp_path),
+        Resources(cpus=1, memory=256, gpus=1, time=120, extra=("--comment=from-toml",)),
+        "pipe#7/train",
+    )
+    try:
+        shown = subprocess.run(
+            ["scontrol", "show", "job", "--oneliner", handle.external_id],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "JobName=runs-tui:pipe#7:train" in shown
+        assert "TimeLimit=00:02:00" in shown and "Comment=from-toml" in shown
+        assert "gres/gpu=1" in shown or "gpu:1" in shown
+        assert drain(handle) == [("stdout", b"train\n")]
+        assert handle.poll() == 0
+    finally:
+        handle.close()
+    assert not list((tmp_path / "spool").glob("*.out")), "spool files go once read"
+
+
+def test_a_waiting_job_says_why_it_waits(tmp_path: Path):
+    launcher = SlurmLauncher(spool=tmp_path / "spool", poll=0.2)
+    handle = launcher.start(["true"], dict(os.environ), str(tmp_path), Resources(), "p#1/held")
+    try:
+        subprocess.run(["scontrol", "hold", handle.external_id], check=True)
+        wait_for(lambda: "queued in Slurm" in handle.detail, 30, "the job to be held")
+        assert "Held" in handle.detail or "JobHeld" in handle.detail, handle.detail
+    finally:
+        handle.close()
+    wait_for(lambda: job_state(handle.external_id) in ("CANCELLED", ""), 30, "cancelled")
+
+
+def test_a_job_cancelled_behind_the_launchers_back_ends_as_killed(tmp_path: Path):
+    launcher = SlurmLauncher(spool=tmp_path / "spool", poll=0.2)
+    handle = launcher.start(
+        ["sh", "-c", "echo started; sleep 300"],
+        dict(os.environ),
+        str(tmp_path),
+        Resources(),
+        "p#1/s",
+    )
+    try:
+        wait_for(lambda: handle.read(0.2) is not None, 60, "the job to start")
+        subprocess.run(["scancel", handle.external_id], check=True)
+        drain(handle)
+        code = handle.poll()
+        assert code is not None and code != 0
+    finally:
+        handle.close()
+
+
+def test_a_job_slurm_forgot_is_lost(tmp_path: Path):
+    launcher = SlurmLauncher(spool=tmp_path / "spool", poll=0.2)
+    handle = launcher.adopt("999999999", tmp_path / "x.out", tmp_path / "x.err", (0, 0))
+    assert drain(handle) == []
+    assert handle.poll() == 1
+    assert handle.detail == "slurm job lost (job 999999999)"
+
+
+def test_one_squeue_per_poll_for_all_jobs(tmp_path: Path):
+    launcher = SlurmLauncher(spool=tmp_path / "spool", poll=0.5)
+    handles = [
+        launcher.start(["sleep", "3"], dict(os.environ), str(tmp_path), Resources(), f"p#{i}/s")
+        for i in range(6)
+    ]
+    try:
+        start, calls = time.monotonic(), launcher.squeue_calls
+        while time.monotonic() - start < 2.0:
+            for h in handles:
+                h.poll()
+                h.read(0.01)
+        elapsed = time.monotonic() - start
+        assert launcher.squeue_calls - calls <= elapsed / 0.5 + 1
+    finally:
+        for h in handles:
+            h.close()
