@@ -68,7 +68,7 @@ class MainScreen(Screen[None]):
         self.total = 0
         self.all_runs = 0
         self.counts = CountCache(context.source.count)
-        self.refreshed: float | None = None
+        self.updated: float | None = None
         self.mode = "table"
         self.page = PAGE
         self.follow_run: RunId | None = None
@@ -206,10 +206,11 @@ class MainScreen(Screen[None]):
         if message.query != self.run_query:
             return
         self.query_one(Banner).clear()
+        counted = (message.total, message.all_runs) != (self.total, self.all_runs)
         self.total = message.total
         self.all_runs = message.all_runs
-        self.refreshed = message.at
-        self.table.apply(message.rows, message.at)
+        if self.table.apply(message.rows, message.at) or counted or self.updated is None:
+            self.updated = message.at
         if self.follow_run is not None and self.table.move_to_run(self.follow_run):
             self.follow_run = None
         self._show_status()
@@ -253,7 +254,7 @@ class MainScreen(Screen[None]):
             loaded=len(table.order),
             total=self.total,
             everything=self.all_runs,
-            refreshed=self.refreshed,
+            updated=self.updated,
             paused=self.paused,
             extra=self.mark_info,
             detail=cell_detail(table.cursor_run, table.cursor_spec, self.context.clock()),

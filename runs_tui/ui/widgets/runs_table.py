@@ -12,8 +12,9 @@ from typing import ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from runs_tui.core.columns import Column
 from runs_tui.core.records import RunId, RunRow
@@ -126,17 +127,32 @@ class RunsTable(DataTable[Text]):
             self._rebuild(rows, keep_run=self.order[self.cursor_row] if self.order else None)
             return True
         changed = False
-        for row in rows:
+        for index, row in enumerate(rows):
             self.rows_by_id[row.id] = row
             cells = self._cells_for(row)
             old = self._cells.get(row.id, [])
             for i, (new, before) in enumerate(zip(cells, old, strict=False)):
                 if new.plain != before.plain or new.spans != before.spans:
-                    key = MARK_KEY if i == 0 else self.columns_shown[i - 1].spec
-                    self.update_cell(str(row.id), key, new, update_width=True)
+                    self._set_cell(index, i, new)
                     changed = True
             self._cells[row.id] = cells
         return changed
+
+    def _set_cell(self, row_index: int, column_index: int, cell: Text) -> None:
+        """Show a changed value. One that fits its column is drawn alone, so a tick sends
+        the few cells that changed rather than the whole table (`update_cell` redraws
+        every visible row); a wider one goes through `update_cell` to widen the column.
+        Uses DataTable's private `_data` and `_update_count` (Textual is pinned in
+        pyproject.toml; tests/test_textual_canary.py checks both)."""
+        coordinate = Coordinate(row_index, column_index)
+        row_key, _ = self.coordinate_to_cell_key(coordinate)
+        column = self.ordered_columns[column_index]
+        if column.auto_width and cell.cell_len > column.content_width:
+            self.update_cell(row_key, column.key, cell, update_width=True)
+            return
+        self._data[row_key][column.key] = cell
+        self._update_count += 1
+        self.refresh_coordinate(coordinate)
 
     def _rebuild(
         self,
@@ -169,16 +185,14 @@ class RunsTable(DataTable[Text]):
 
     def refresh_marks(self, run_ids: set[RunId] | None = None) -> None:
         """Redraw the mark cell of `run_ids` (all loaded rows when None)."""
+        index = {run_id: i for i, run_id in enumerate(self.order)}
         for run_id in run_ids if run_ids is not None else set(self.order):
             row = self.rows_by_id.get(run_id)
             if row is None:
                 continue
             cells = self._cells[run_id]
             cells[0] = self._cells_for(row)[0]
-            try:
-                self.update_cell(str(run_id), MARK_KEY, cells[0])
-            except CellDoesNotExist:
-                continue
+            self._set_cell(index[run_id], 0, cells[0])
 
     def column_width(self, spec: str) -> int:
         """The content width the column has on screen now."""

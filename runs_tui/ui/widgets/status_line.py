@@ -1,4 +1,5 @@
-"""The line under the table: how many runs, when refreshed, paused, and the cursor cell."""
+"""The line under the table: how many runs, when they last changed, paused, and the cursor
+cell. It is drawn again only when its text changes, so an idle SSH session gets no bytes."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime
 
 from rich.style import Style
 from rich.table import Table
-from rich.text import Text
+from rich.text import Span, Text
 from textual.widgets import Static
 
 from runs_tui.core.columns import Column
@@ -41,6 +42,7 @@ class StatusLine(Static):
     """`plain` keeps the text shown, for tests and screen readers of the log."""
 
     plain = ""
+    _spans: list[Span] = []
 
     def show(
         self,
@@ -48,7 +50,7 @@ class StatusLine(Static):
         loaded: int,
         total: int,
         everything: int,
-        refreshed: float | None,
+        updated: float | None,
         paused: bool,
         detail: str,
         extra: str = "",
@@ -59,8 +61,8 @@ class StatusLine(Static):
             left.append(f" · {total:,} of {everything:,} match", Style(color="yellow"))
         if extra:
             left.append(f" · {extra}")
-        if refreshed is not None:
-            left.append(f" · refreshed {datetime.fromtimestamp(refreshed):%H:%M:%S}")
+        if updated is not None:
+            left.append(f" · updated {datetime.fromtimestamp(updated):%H:%M:%S}")
         if paused:
             left.append(" · ")
             left.append("⏸ PAUSED", Style(color="black", bgcolor="yellow", bold=True))
@@ -69,5 +71,8 @@ class StatusLine(Static):
         grid.add_column(justify="right", no_wrap=True, max_width=80)
         right = Text(one_line(detail, limit=80), style=Style(dim=True))
         grid.add_row(left, right)
-        self.plain = f"{left.plain} | {right.plain}"
-        self.update(grid)
+        plain = f"{left.plain} | {right.plain}"
+        if plain == self.plain and left.spans == self._spans:
+            return
+        self.plain, self._spans = plain, left.spans
+        self.update(grid, layout=False)  # one line, always: no layout pass, no scrollbar repaint
