@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 
 from runs_tui.agent import claims
@@ -23,13 +24,23 @@ from runs_tui.agent.local import LocalLauncher
 from runs_tui.core.db import Store
 
 log = logging.getLogger("runs_tui.agent")
-EXECUTORS = ("local",)
+EXECUTORS = ("local", "slurm")
 
 
-def make_launcher(name: str) -> StepLauncher:
+def make_launcher(name: str, config: AgentConfig | None = None) -> StepLauncher:
     """The launcher of `--executor NAME`; one serves all runs of an agent."""
     if name == "local":
         return LocalLauncher()
+    if name == "slurm":
+        from runs_tui.agent.slurm import SlurmLauncher
+
+        cfg = config or AgentConfig(executor="slurm")
+        return SlurmLauncher(
+            partition=cfg.partition,
+            sbatch_args=tuple(cfg.sbatch_args),
+            spool=Path(cfg.spool).expanduser() if cfg.spool else None,
+            poll=cfg.poll,
+        )
     raise ValueError(f"unknown executor {name!r} (known: {', '.join(EXECUTORS)})")
 
 
@@ -44,6 +55,9 @@ class AgentConfig:
     grace: float = 10.0
     once: bool = False
     executor: str = "local"
+    partition: str | None = None
+    sbatch_args: list[str] = field(default_factory=list)
+    spool: str | None = None
 
     def check(self) -> None:
         """Reject settings that cannot work; the error names the option and value."""
@@ -69,7 +83,7 @@ class AgentWorker:
     def __init__(self, store: Store, config: AgentConfig) -> None:
         config.check()
         self.store, self.config = store, config
-        self.launcher = make_launcher(config.executor)
+        self.launcher = make_launcher(config.executor, config)
         self.stop = threading.Event()
         self.wake = threading.Event()
         self.beat_wake = threading.Event()
