@@ -35,7 +35,7 @@ SlurmctldPidFile=/run/slurmctld.pid
 SlurmdPidFile=/run/slurmd.pid
 SlurmctldLogFile=/var/log/slurm/slurmctld.log
 SlurmdLogFile=/var/log/slurm/slurmd.log
-ProctrackType=proctrack/linuxproc
+ProctrackType=proctrack/cgroup
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
@@ -46,6 +46,7 @@ ReturnToService=2
 MinJobAge=300
 SlurmctldTimeout=30
 SlurmdTimeout=30
+KillWait=5
 GresTypes=gpu
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
@@ -53,6 +54,15 @@ CONF
 # Two stand-in GPUs (character devices like /dev/null), so that `--gres=gpu:N` is
 # accepted and scheduled as on a real cluster.
 for i in 0 1; do [ -e "$state/gpu$i" ] || mknod "$state/gpu$i" c 1 3; done
+# Every process of a job in its cgroup: cancelling a job stops all of them, however
+# they detached (linuxproc lost track of children here).
+cat > /etc/slurm/cgroup.conf <<CONF
+CgroupPlugin=cgroup/v1
+CgroupMountpoint=/sys/fs/cgroup
+ConstrainCores=no
+ConstrainRAMSpace=no
+ConstrainDevices=no
+CONF
 cat > /etc/slurm/gres.conf <<CONF
 AutoDetect=off
 NodeName=$node Name=gpu File=$state/gpu[0-1]
@@ -60,7 +70,11 @@ CONF
 
 pgrep -x munged >/dev/null || su -s /bin/sh munge -c /usr/sbin/munged
 for _ in $(seq 1 50); do munge -n </dev/null >/dev/null 2>&1 && break; sleep 0.1; done
-pgrep -x slurmctld >/dev/null || /usr/sbin/slurmctld
+if pgrep -x slurmctld >/dev/null; then
+    scontrol reconfigure >/dev/null 2>&1 || true  # running already: take this config
+else
+    /usr/sbin/slurmctld
+fi
 pgrep -x slurmd >/dev/null || /usr/sbin/slurmd
 
 for _ in $(seq 1 60); do

@@ -346,12 +346,14 @@ class SlurmHandle:
         return job.exit_code if job.exit_code is not None else 1
 
     def stop(self, grace: float) -> int | None:
-        """`scancel --signal=TERM`, then `scancel` after `grace`; waits for the end."""
+        """`scancel --signal=TERM`, then KILL and `scancel` after `grace`; waits for the
+        end."""
         self._launcher.cancel(self._job, "TERM")
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline and not self._launcher.state(self._job).ended:
             time.sleep(0.1)
         if not self._launcher.state(self._job).ended:
+            self._launcher.cancel(self._job, "KILL")  # now, not after the cluster's KillWait
             self._launcher.cancel(self._job)
         end = time.monotonic() + COMMAND_TIMEOUT
         while time.monotonic() < end and not self._launcher.state(self._job).ended:
