@@ -93,7 +93,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     agent.add_argument("--once", action="store_true", help="exit when the queues are empty")
     agent.add_argument(
-        "--executor", default="local", help="where steps run (default: local subprocesses)"
+        "--executor",
+        default="local",
+        help="where steps run: local (subprocesses, the default) or slurm (batch jobs)",
+    )
+    agent.add_argument("--partition", help="slurm: the partition to submit to")
+    agent.add_argument(
+        "--sbatch-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="slurm: one more sbatch option, as given (repeatable; --sbatch-arg=--account=x)",
+    )
+    agent.add_argument(
+        "--spool",
+        help="slurm: folder for the jobs' output, shared with the compute nodes "
+        "(default: slurm-spool in the user data dir)",
     )
 
     tag = sub.add_parser("tag", parents=[common], help="add or remove tags")
@@ -203,6 +218,9 @@ def _agent(source: RunSource, args: argparse.Namespace) -> int:
         grace=args.grace,
         once=args.once,
         executor=args.executor,
+        partition=args.partition,
+        sbatch_args=args.sbatch_arg,
+        spool=args.spool,
     )
     if args.name:
         config.name = args.name
