@@ -18,8 +18,12 @@ process started. Agents are real `python -m runs_tui agent` processes.
 Also printed per scenario: claim -> step start (process spawn), `new_run()` time, and a
 probe's wait for the SQLite write lock (an empty BEGIN IMMEDIATE every 20 ms).
 
-Usage: python bench/agent.py [--quick] [--only KIND ...] [--keep]
-Prints one line per scenario as it goes, then the table and details. About 4.5 minutes.
+- flush: the run writer's flush with 100 to 100,000 metric names (bench/agent_flush.py),
+  on SQLite, and on PostgreSQL with `--pg ADMIN_URL`.
+
+Usage: python bench/agent.py [--quick] [--only KIND ...] [--keep] [--pg ADMIN_URL]
+Prints one line per scenario as it goes, then the table and details. About 4.5 minutes
+for the agent scenarios; about a minute for flush.
 """
 
 from __future__ import annotations
@@ -388,18 +392,25 @@ def machine() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a third of the runs (smoke test)")
-    parser.add_argument("--only", nargs="*", help="scenario kinds to run: steady, burst")
+    parser.add_argument("--only", nargs="*", help="scenario kinds: steady, burst, flush")
+    parser.add_argument("--pg", metavar="ADMIN_URL", help="flush on PostgreSQL too")
     parser.add_argument("--keep", action="store_true", help="keep the databases and agent logs")
     args = parser.parse_args()
     if shutil.which("date") is None:
         print("needs `date` (coreutils) on PATH", file=sys.stderr)
         return 2
+    print(machine())
+    if not args.only or "flush" in args.only:
+        import agent_flush
+
+        agent_flush.run(args.pg)
     scenarios = [s for s in SCENARIOS if not args.only or s.kind in args.only]
+    if not scenarios:
+        return 0
     if args.quick:
         for s in scenarios:
             s.runs = max(5, s.runs // 3)
     root = Path(tempfile.mkdtemp(prefix="runs-tui-bench-agent-"))
-    print(machine())
     print(f"load average before: {os.getloadavg()[0]:.1f}")
     print("latencies in ms from the run's `created`; runs/s from first start to last finish")
     print(HEADER, flush=True)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from runs_tui.agent.output import MAX_LINE
 from runs_tui.core.actions import ACTIONS, cli_specs
 from runs_tui.core.pipelines import PipelineError, format_value
 from runs_tui.core.source import RunSource, SourceError
@@ -97,6 +99,14 @@ def _parser() -> argparse.ArgumentParser:
         default="local",
         help="where steps run: local (subprocesses, the default) or slurm (batch jobs)",
     )
+    agent.add_argument(
+        "--max-line",
+        type=int,
+        default=MAX_LINE,
+        metavar="BYTES",
+        help="local: keep at most this much of one output line, the rest is dropped and the "
+        f"line marked as truncated (default {MAX_LINE})",
+    )
     agent.add_argument("--partition", help="slurm: the partition to submit to")
     agent.add_argument(
         "--sbatch-arg",
@@ -124,8 +134,10 @@ def _fail(message: str) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     try:
+        _check_arguments(parser, args)
         code = _dispatch(args)
         sys.stdout.flush()
         return code
@@ -137,6 +149,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(exc))
     except KeyboardInterrupt:
         return 130
+
+
+def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Every argument, positional or optional, checked in one place before any is used:
+    bytes that are not UTF-8 (Python keeps them as lone surrogates, which no database or
+    terminal takes) and NUL (PostgreSQL refuses it; only an in-process call can pass it)."""
+    names = _argument_names(parser, args)
+    for dest, value in vars(args).items():
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, str):
+                continue
+            name = names.get(dest, dest)
+            if _SURROGATE.search(item):
+                shown = item.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                raise UsageError(f"invalid {name} '{shown}': not UTF-8")
+            if "\0" in item:
+                raise UsageError(f"invalid {name} {item!r}: NUL character")
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _argument_names(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
+    """Each destination as the user wrote it (`--param`, `PIPELINE`), from the parsers the
+    command line went through (a subcommand's own arguments win over the top level's)."""
+    names: dict[str, str] = {}
+    current: argparse.ArgumentParser | None = parser
+    while current is not None:
+        chosen: argparse.ArgumentParser | None = None
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = action.choices.get(getattr(args, action.dest, None) or "")
+            elif action.option_strings:
+                names[action.dest] = max(action.option_strings, key=len)
+            else:
+                names[action.dest] = str(action.metavar or action.dest.upper())
+        current = chosen
+    return names
 
 
 def _stdout_to_devnull() -> None:
@@ -221,6 +271,7 @@ def _agent(source: RunSource, args: argparse.Namespace) -> int:
         partition=args.partition,
         sbatch_args=args.sbatch_arg,
         spool=args.spool,
+        max_line=args.max_line,
     )
     if args.name:
         config.name = args.name

@@ -19,7 +19,9 @@ def slurm_answers() -> bool:
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return done.returncode == 0 and any(s in done.stdout for s in ("idle", "mixed", "allocated"))
+    down = ("down", "drain", "fail", "unk", "inval", "not_responding")
+    states = done.stdout.split()
+    return done.returncode == 0 and any(not s.startswith(down) for s in states)
 
 
 needs_slurm = pytest.mark.skipif(not slurm_answers(), reason=REASON)

@@ -63,9 +63,10 @@ def test_steps_record_executor_and_pid_and_ignored_resources_are_said_once(
 
 
 def test_unknown_executor_is_refused_naming_option_and_value():
-    with pytest.raises(ValueError, match=r"^--executor 'k8s': unknown executor \(known: local\)$"):
+    known = r"\(known: local, slurm\)"
+    with pytest.raises(ValueError, match=rf"^--executor 'k8s': unknown executor {known}$"):
         AgentConfig(executor="k8s").check()
     AgentConfig(executor="local").check()
-    with pytest.raises(ValueError, match=r"unknown executor 'k8s' \(known: local\)"):
+    with pytest.raises(ValueError, match=r"unknown executor 'k8s' \(known: local, slurm\)"):
         make_launcher("k8s")
     assert make_launcher("local").executor == "local"

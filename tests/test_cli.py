@@ -15,13 +15,13 @@ import subprocess
 import sys
 
 import pytest
-from sqlmodel import select, update
+from sqlmodel import col, select, update
 from support import ROOT, run_cli
 
 from runs_tui.cli import main
 from runs_tui.core import ops
 from runs_tui.core.db import Store, open_store
-from runs_tui.core.models import Event, Metric, Run, RunTag
+from runs_tui.core.models import Event, Metric, Run, RunParam, RunTag
 
 # What a terminal acts on: C0 (but newline), DEL and C1.
 RAW_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
@@ -539,7 +539,13 @@ def test_untrusted_strings_never_reach_stdout_raw(simple, store, db_path):
 
 
 def test_untrusted_strings_in_process_outputs(cli, simple, store, tmp_path):
-    ops.new_run(store, simple, {"name": HOSTILE_VALUE + "\x00\x9d"}, tags=[HOSTILE_TAG])
+    new = ops.new_run(store, simple, {"name": HOSTILE_VALUE + "\x9d"}, tags=[HOSTILE_TAG])
+    with store.write() as session:  # NUL is refused at input; a file from before may hold one
+        session.execute(
+            update(RunParam)
+            .where(col(RunParam.run_id) == new.id, col(RunParam.key) == "args/name")
+            .values(value=HOSTILE_VALUE + "\x00\x9d")
+        )
     hostile_pipe = tmp_path / "hostile.toml"
     hostile_pipe.write_text(
         '[pipeline]\nname = "evil\\u001b[2J"\nversion = "\\u009b1"\n'

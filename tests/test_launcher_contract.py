@@ -19,9 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from slurm_support import REASON as SLURM_REASON
+from slurm_support import slurm_answers
 from support import kill_marked, pids_with, wait_for
 
 from runs_tui.agent.launcher import LaunchError, StepHandle, StepLauncher
+from runs_tui.agent.local import LocalLauncher
+from runs_tui.agent.slurm import SlurmLauncher
 from runs_tui.agent.worker import make_launcher
 from runs_tui.core.pipelines import Resources
 
@@ -50,7 +54,32 @@ def _local(tmp_path: Path) -> Subject:
     return Subject("local", make_launcher("local"), tmp_path, slack=0.0)
 
 
-LAUNCHERS: list[Callable[[Path], Subject]] = [_local]
+def _local_freezer(tmp_path: Path) -> Subject:
+    """The cgroup v1 freezer, which `_local` passes over where v2 serves."""
+    launcher = LocalLauncher(cgroups="v1")
+    if launcher.hierarchy is None:
+        pytest.skip(f"no cgroup v1 freezer here: {launcher.mechanism}")
+    return Subject("local", launcher, tmp_path, slack=0.0)
+
+
+def _local_proc_scan(tmp_path: Path) -> Subject:
+    """Without cgroups (not root, not Linux, none delegated): process groups and /proc."""
+    return Subject("local", LocalLauncher(cgroups="off"), tmp_path, slack=0.0)
+
+
+def _slurm(tmp_path: Path) -> Subject:
+    """One batch job per step on the single-node cluster of `.ci/slurm.sh`."""
+    if not slurm_answers():
+        pytest.skip(SLURM_REASON)
+    return Subject("slurm", SlurmLauncher(spool=tmp_path / "spool", poll=0.2), tmp_path, 30.0)
+
+
+LAUNCHERS: list[Callable[[Path], Subject]] = [
+    _local,
+    _local_freezer,
+    _local_proc_scan,
+    _slurm,
+]
 
 
 @pytest.fixture(params=LAUNCHERS, ids=lambda factory: factory.__name__.strip("_"))
@@ -145,7 +174,7 @@ def test_stop_leaves_nothing_of_a_step_that_ignores_sigterm(launcher: Subject, m
         wait_for(lambda: len(pids_with(marker)) >= 4, 10, f"the step's four processes ({marker})")
         grace = 1.0
         t0 = time.monotonic()
-        code = handle.stop(grace)
+        code = handle.stop(grace).code
         took = time.monotonic() - t0
         left = pids_with(marker)
         assert not left, f"still alive after stop: {left}"
@@ -156,12 +185,52 @@ def test_stop_leaves_nothing_of_a_step_that_ignores_sigterm(launcher: Subject, m
         handle.close()
 
 
+# Steps whose descendants ignore SIGTERM and get away from the step: (script, how many of
+# the step's processes are surely alive when it is stopped). M stands for the marker.
+ESCAPES = {
+    # a new session and an empty environment (no token), its parent still waiting
+    "setsid-env-i": (
+        """env -i setsid sh -c 'trap "" TERM; while :; do sleep 1.M; done' M &
+        echo ready; wait""",
+        2,
+    ),
+    # a new session forking a short-lived child every 10 ms or so, also while it is stopped
+    # (bounded: at most 1500 children, none living 2 seconds)
+    "fork-loop": (
+        """setsid sh -c 'i=0; while [ $i -lt 1500 ]; do
+            sleep 1.M & i=$((i+1)); sleep 0.0M; done' M &
+        echo ready; wait""",
+        3,
+    ),
+    # a double fork: the first child exits at once, the grandchild is adopted by init
+    "double-fork": ("(setsid sleep 300.M &); echo ready; sleep 301.M", 3),
+}
+
+
+@pytest.mark.parametrize("escape", list(ESCAPES))
+def test_stop_reaches_every_descendant_however_it_left(launcher: Subject, marker: str, escape: str):
+    script, surely_alive = ESCAPES[escape]
+    script = 'trap "" TERM\n' + script.replace("M", marker)
+    handle = launcher.start(["sh", "-c", script, marker])
+    try:
+        wait_for(lambda: handle.read(0.1) == ("stdout", b"ready\n"), 20 + launcher.slack, "ready")
+        wait_for(lambda: len(pids_with(marker)) >= surely_alive, 10, "the descendants")
+        stopped = handle.stop(0.5)
+        left = pids_with(marker)
+        assert not left, f"still alive after stop: {left}"
+        assert stopped.code == -9, "it ignored SIGTERM, so it was killed"
+        if launcher.name == "local":  # a batch job is one job, whatever runs in it
+            assert stopped.processes is not None and stopped.processes >= surely_alive
+    finally:
+        handle.close()
+
+
 def test_stop_of_a_step_that_obeys_sigterm_is_quick(launcher: Subject, marker: str):
     handle = launcher.start(["sh", "-c", f"sleep 300.{marker} & wait", marker])
     try:
         wait_for(lambda: len(pids_with(marker)) >= 2, 10 + launcher.slack, "the step to run")
         t0 = time.monotonic()
-        code = handle.stop(10)
+        code = handle.stop(10).code
         assert time.monotonic() - t0 < 5 + launcher.slack
         assert code == -15
         assert not pids_with(marker)

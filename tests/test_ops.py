@@ -547,3 +547,12 @@ def test_changed_ids_are_the_runs_updated_since(store, simple):
     ops.tag(store, [first], ["later"])
     assert changed_ids(store, pipeline_id, updated + 1e-6) == [first]
     assert set(changed_ids(store, pipeline_id, 0)) == {first, second}
+
+
+@pytest.mark.parametrize("field", ["tag", "queue"])
+def test_nul_in_a_tag_or_a_queue_is_refused_naming_it(store, simple, field):
+    kwargs = {"tags": ["ok", "b\0d"]} if field == "tag" else {"queue": "q\0"}
+    with pytest.raises(ValueError, match=f"invalid {field} .*NUL character"):
+        ops.new_run(store, simple, **kwargs)
+    with store.read() as s:
+        assert s.execute(select(Run)).first() is None, "nothing stored"

@@ -64,7 +64,7 @@ def _version(store: Store) -> str:
 def test_version_one_is_upgraded_in_place_keeping_rows(version_one: str, tmp_path: Path):
     store = open_store(version_one)
     try:
-        assert _version(store) == str(SCHEMA_VERSION) == "2"
+        assert _version(store) == str(SCHEMA_VERSION) == "3"
         with store.read() as s:
             rows = s.execute(
                 select(STEP.c.name, STEP.c.status, STEP.c.executor, STEP.c.external_id)
@@ -105,7 +105,7 @@ def test_concurrent_openers_upgrade_once(version_one: str):
     assert errors == []
     store = open_store(version_one)
     try:
-        assert _version(store) == "2"
+        assert _version(store) == "3"
         assert set(NEW_COLUMNS) <= set(_columns(store))
     finally:
         store.dispose()
@@ -114,9 +114,9 @@ def test_concurrent_openers_upgrade_once(version_one: str):
 def test_newer_version_is_still_refused_untouched(version_one: str):
     engine = create_engine(version_one)
     with engine.begin() as conn:
-        conn.execute(text("UPDATE meta SET value = '3' WHERE key = 'schema_version'"))
+        conn.execute(text("UPDATE meta SET value = '4' WHERE key = 'schema_version'"))
     engine.dispose()
-    with pytest.raises(StoreError, match=r"schema version 3, newer than this runs-tui"):
+    with pytest.raises(StoreError, match=r"schema version 4, newer than this runs-tui"):
         open_store(version_one)
     engine = create_engine(version_one)
     with engine.connect() as conn:

@@ -2,19 +2,21 @@
 
 A claim is a compare-and-set from Pending to Running; on PostgreSQL the candidate
 row is picked with FOR UPDATE SKIP LOCKED so many agents do not queue on one row.
+A claimed run carries the pipeline definition it was created with (its version row),
+not the pipeline's current one.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select, update
 
 from runs_tui.core.db import Store, now
-from runs_tui.core.models import PIPELINE, RUN, Agent, Event
+from runs_tui.core.models import PIPELINE, RUN, VERSION, Agent, Event
 from runs_tui.core.status import Status
 
 
@@ -127,15 +129,24 @@ def claim(store: Store, name: str, queues: Sequence[str]) -> Claim | None:
             )
         )
         info = session.execute(
-            select(RUN.c.number, PIPELINE.c.name, PIPELINE.c.definition, PIPELINE.c.path)
+            select(
+                RUN.c.number,
+                PIPELINE.c.name,
+                func.coalesce(VERSION.c.definition, PIPELINE.c.definition).label("definition"),
+                PIPELINE.c.path,
+            )
             .join(PIPELINE, PIPELINE.c.id == RUN.c.pipeline_id)
+            .outerjoin(VERSION, VERSION.c.id == RUN.c.definition_id)  # NULL: see models.Run
             .where(RUN.c.id == run_id)
         ).one()
         return Claim(run_id, attempt, info.name, info.number, info.definition, info.path)
 
 
-def fail_lost(store: Store, stale_after: float, by: str) -> list[int]:
-    """Fail every Running run whose agent has not beaten for `stale_after` seconds."""
+def fail_lost(
+    store: Store, stale_after: float, by: str, mine: Collection[tuple[int, int]]
+) -> list[int]:
+    """Fail every Running run whose agent has not beaten for `stale_after` seconds, except
+    `mine` (run, attempt): the caller runs those, whatever its heartbeats managed to write."""
     limit = now() - stale_after
     with store.write() as session:
         rows = session.execute(
@@ -147,6 +158,8 @@ def fail_lost(store: Store, stale_after: float, by: str) -> list[int]:
         failed = []
         t = now()
         for run_id, attempt, agent, beat in rows:
+            if (run_id, attempt) in mine:
+                continue
             message = f"agent lost: {agent} silent for {int(t - beat)}s"
             changed = session.execute(
                 update(RUN)

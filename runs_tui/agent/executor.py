@@ -14,7 +14,8 @@ from typing import NoReturn
 from sqlalchemy import select
 
 from runs_tui.agent.claims import Claim
-from runs_tui.agent.launcher import LaunchError, StepHandle, StepLauncher
+from runs_tui.agent.launcher import LaunchError, StepHandle, StepLauncher, Stopped
+from runs_tui.agent.outage import Outage, StoreFailure
 from runs_tui.agent.protocol import BadReport, MetricReport, ProgressReport, parse
 from runs_tui.agent.writer import RunWriter
 from runs_tui.core.db import Store
@@ -61,11 +62,12 @@ class Executor:
         timing: Timing,
         agent_stop: threading.Event,
         launcher: StepLauncher,
+        outage: Outage,
     ) -> None:
         self.store, self.claim, self.agent, self.timing = store, claim, agent, timing
         self.agent_stop, self.launcher = agent_stop, launcher
         self.agent_deadline: float | None = None
-        self.writer = RunWriter(store, claim, agent)
+        self.writer = RunWriter(store, claim, agent, outage, self._past_deadline)
 
     def run(self) -> str:
         """Execute the run; returns "completed", "failed", "aborted" or "lost"."""
@@ -73,15 +75,16 @@ class Executor:
             return self._run()
         except StopRun as stop:
             return stop.outcome
+        except StoreFailure as failure:
+            return self.writer.stopped_by(failure)
         except Exception as exc:
             log.exception("run %s: agent error", self.claim.ref)
             self.writer.log("", "agent", f"agent error: {exc!r}")
-            self.writer.finish(Status.FAILED, f"agent error: {exc}")
-            return "failed"
+            return self.writer.fail(f"agent error: {exc}", keep_output=True)
 
     def _run(self) -> str:
         definition = PipelineDef.from_json(self.claim.definition)
-        params = self._params()
+        params = self.writer.retrying(self._params)
         done = self.writer.completed_steps()
         for step in definition.order():
             if step.name in done:
@@ -141,8 +144,7 @@ class Executor:
             self.writer.finish(Status.FAILED, f"step {step.name!r}: {message}")
             raise StopRun("failed") from None
         try:
-            if not self.writer.step_launched(step.name, handle.executor, handle.external_id):
-                self._fence_lost(handle, step.name)
+            self.writer.step_launched(step.name, handle.executor, handle.external_id)
             log.info(
                 "run %s attempt %d: step %s started (%s %s)",
                 self.claim.ref,
@@ -152,6 +154,9 @@ class Executor:
                 handle.external_id,
             )
             code = self._follow(step.name, handle)
+        except StoreFailure:
+            handle.stop(self.timing.grace)  # as for an abort; then the run is failed
+            raise
         finally:
             handle.close()
         status = Status.COMPLETED if code == 0 else Status.FAILED
@@ -173,7 +178,7 @@ class Executor:
                 mono - last_flush >= FLUSH_EVERY or self.writer.pending >= MAX_BUFFER
             ):
                 last_flush = last_check = mono
-                if not self.writer.flush():
+                if self.writer.flush_soon() is False:
                     self._fence_lost(handle, step)
             elif mono - last_check >= min(self.timing.poll, FLUSH_EVERY * 2):
                 last_check = mono
@@ -196,8 +201,7 @@ class Executor:
 
     def _check(self, handle: StepHandle, step: str) -> None:
         """Stop the step if the run was aborted or lost."""
-        state = self.writer.state()
-        if state is None or not self.writer.still_mine(state) or state.status != Status.RUNNING:
+        if self.writer.still_running() is False:
             self._fence_lost(handle, step)
 
     def _past_deadline(self) -> bool:
@@ -210,19 +214,27 @@ class Executor:
     def _agent_stopped(self, handle: StepHandle, step: str) -> None:
         from runs_tui.core import ops
 
-        ops.abort(self.store, [self.claim.run_id], user=self.agent, message="agent stopped")
+        self.writer.retrying(
+            lambda: ops.abort(
+                self.store, [self.claim.run_id], user=self.agent, message="agent stopped"
+            ),
+            writes=True,
+        )
         self._fence_lost(handle, step)
 
     def _fence_lost(self, handle: StepHandle | None, step: str) -> NoReturn:
         """The run stopped being ours: stop its step; if it was aborted, say by whom."""
         state = self.writer.state()
-        code = handle.stop(self.timing.grace) if handle is not None else None
+        stopped = handle.stop(self.timing.grace) if handle is not None else Stopped(None)
         if state is not None and self.writer.still_mine(state) and state.status == Status.ABORTED:
             self.writer.log(step, "agent", state.message or "aborted")
+            if stopped.processes is not None:
+                plural = "" if stopped.processes == 1 else "es"
+                self.writer.log(step, "agent", f"stopped {stopped.processes} process{plural}")
             self.writer.flush(allow=ABORTED_ONLY)
             if step:
                 self.writer.step_finished(
-                    step, Status.ABORTED, code, state.message, allow=ABORTED_ONLY
+                    step, Status.ABORTED, stopped.code, state.message, allow=ABORTED_ONLY
                 )
             log.info("run %s: %s", self.claim.ref, state.message)
             raise StopRun("aborted")

@@ -25,6 +25,15 @@ class Line(NamedTuple):
     raw: bytes
 
 
+class Stopped(NamedTuple):
+    """What `StepHandle.stop` did, for the run's log: the step's exit code (None if it could
+    not be learnt) and how many processes it stopped (None where a launcher cannot count
+    them: a batch job is one job to it, whatever runs inside)."""
+
+    code: int | None
+    processes: int | None = None
+
+
 class StepHandle(Protocol):
     """A started step. Used by one executor thread at a time, from start to `close`.
 
@@ -47,8 +56,10 @@ class StepHandle(Protocol):
         """The next line, waiting up to `timeout` seconds; None when none came in time.
 
         Lines of one stream come in the order they were written; a line written in pieces
-        comes whole. Waiting is bounded so the executor keeps checking for abort and
-        loss while a step is silent."""
+        comes whole, up to the launcher's cap on a line's length: beyond it, its start and a
+        note saying so (one newline-less stream must not fill the agent's memory). Waiting
+        is bounded so the executor keeps checking for abort and loss while a step is
+        silent."""
         ...
 
     @property
@@ -62,10 +73,11 @@ class StepHandle(Protocol):
         """The exit code once the step has exited, else None; never waits."""
         ...
 
-    def stop(self, grace: float) -> int | None:
+    def stop(self, grace: float) -> Stopped:
         """Ask the step and everything it started to stop (SIGTERM-like), kill what is left
-        after `grace` seconds, and wait for the end; returns the exit code (None if it could
-        not be learnt). Nothing of the step runs once this returns."""
+        after `grace` seconds, and wait for the end. Everything it started means every
+        descendant, however it detached (new session, cleared environment, double fork) and
+        whatever it forks while being stopped: nothing of the step runs once this returns."""
         ...
 
     def close(self) -> None:

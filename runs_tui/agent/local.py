@@ -1,39 +1,71 @@
-"""The local executor: each step a process group on this machine, its output through pipes.
+"""The local executor: each step a process on this machine, its output through pipes.
 
-A step may start children that leave its process group (setsid, double fork). Every
-process of a step carries RUNS_TUI_STEP_TOKEN in its environment, so on Linux the
-handle finds them through /proc even after they were re-parented, and stops them all.
+Stopping a step reaches every process it started, however it detached: each step runs in
+a cgroup of its own where this machine lets the agent make one (agent/cgroups.py), else
+its processes are found through /proc by process group, an environment token
+(RUNS_TUI_STEP_TOKEN) and parentage (agent/procscan.py). The agent log says once which.
+Output is read in bounded pieces with each line capped (agent/output.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import queue
 import signal
 import subprocess
 import threading
 import time
 import uuid
-from pathlib import Path
-from typing import IO
+from typing import Protocol
 
-from runs_tui.agent.launcher import LaunchError, Line
+from runs_tui.agent.cgroups import Choice, Hierarchy, detect
+from runs_tui.agent.launcher import LaunchError, Line, Stopped
+from runs_tui.agent.output import CHUNK, MAX_LINE, LineBuffer
+from runs_tui.agent.procscan import ProcScan
 from runs_tui.core.pipelines import Resources
 
 log = logging.getLogger("runs_tui.agent")
 TOKEN_VAR = "RUNS_TUI_STEP_TOKEN"
 LEFTOVERS_AFTER = 1.0  # seconds a step may be gone while something still holds its pipes
+CHECK_EVERY = 0.25  # seconds between looks for such leftovers (a look may walk /proc)
+KILL_FOR = 10.0  # seconds stop and close go on killing what a step forks meanwhile
+
+
+class Tracker(Protocol):
+    """The processes of one step: a cgroup, or a walk of /proc."""
+
+    def signal(self, sig: int) -> set[int]:
+        """Send `sig` to every process of the step; the pids it reached."""
+        ...
+
+    def alive(self) -> bool: ...
+
+    def close(self) -> bool:
+        """Release what tracking holds; False if something of it had to stay."""
+        ...
 
 
 class LocalLauncher:
     """Starts steps here. It cannot reserve anything, so it ignores every resource and says
-    so once: a pipeline written for a cluster still runs on a laptop."""
+    so once: a pipeline written for a cluster still runs on a laptop.
+
+    `max_line` caps one line of output (--max-line); `cgroups` picks how steps are tracked
+    ("auto": cgroup v2, else v1 freezer, else /proc; tests force each)."""
 
     executor = "local"
 
-    def __init__(self) -> None:
+    def __init__(self, max_line: int = MAX_LINE, cgroups: Choice = "auto") -> None:
+        self.max_line = max_line
+        found = detect(cgroups)
+        self.hierarchy = found if isinstance(found, Hierarchy) else None
+        self.mechanism = (
+            f"a cgroup per step ({found.kind.name}, in {found.parent})"
+            if isinstance(found, Hierarchy)
+            else f"process groups and /proc scans (no cgroup: {found})"
+        )
+        log.info("local executor: steps are tracked and stopped through %s", self.mechanism)
+        if self.hierarchy is not None:
+            self.hierarchy.sweep()
         self._lock = threading.Lock()
         self._told = False
 
@@ -47,20 +79,34 @@ class LocalLauncher:
     ) -> LocalHandle:
         self._tell_ignored(resources, name)
         token = uuid.uuid4().hex
-        try:
-            proc = subprocess.Popen(
-                argv,
+
+        def popen(args: list[str], pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                args,
                 cwd=cwd,
                 env={**env, TOKEN_VAR: token},
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
+                bufsize=CHUNK,
+                pass_fds=pass_fds,
             )
+
+        try:
+            if self.hierarchy is None:
+                proc = popen(argv)
+                return LocalHandle(proc, ProcScan(proc, TOKEN_VAR, token), self.max_line)
+            cgroup = self.hierarchy.make(token)
+            try:
+                proc = cgroup.spawn(argv, popen)
+            except BaseException:
+                cgroup.close()
+                raise
+            return LocalHandle(proc, cgroup, self.max_line)
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in argv or env
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise LaunchError(f"cannot start {argv[0]!r}: {reason}") from None
-        return LocalHandle(proc, token)
 
     def _tell_ignored(self, resources: Resources, name: str) -> None:
         ignored = resources.requested()
@@ -74,24 +120,23 @@ class LocalLauncher:
 
 
 class LocalHandle:
-    """A running step: its process, the reader threads of its pipes, and its token."""
+    """A running step: its process, the reader threads of its pipes, and its tracker."""
 
     executor = "local"
 
-    def __init__(self, proc: subprocess.Popen[bytes], token: str) -> None:
-        self._proc, self._token = proc, token
-        self._lines: queue.Queue[Line | None] = queue.Queue()
-        self._open = 0
-        for stream, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
-            if pipe is not None:
-                self._open += 1
-                threading.Thread(
-                    target=_read,
-                    args=(stream, pipe, self._lines),
-                    name=f"{stream}-{proc.pid}",
-                    daemon=True,
-                ).start()
+    def __init__(self, proc: subprocess.Popen[bytes], tracker: Tracker, max_line: int) -> None:
+        self._proc, self._tracker = proc, tracker
+        pipes = [(s, p) for s, p in (("stdout", proc.stdout), ("stderr", proc.stderr)) if p]
+        self._lines = LineBuffer(len(pipes))
+        for stream, pipe in pipes:
+            threading.Thread(
+                target=self._lines.pump,
+                args=(stream, pipe, max_line),
+                name=f"{stream}-{proc.pid}",
+                daemon=True,
+            ).start()
         self._exited_at: float | None = None
+        self._next_look = 0.0
 
     @property
     def external_id(self) -> str:
@@ -99,19 +144,19 @@ class LocalHandle:
 
     @property
     def output_done(self) -> bool:
-        return self._open == 0
+        return self._lines.done
 
     def read(self, timeout: float) -> Line | None:
         deadline = time.monotonic() + timeout
-        while not self.output_done:
-            self._reap_lingering()
-            try:
-                item = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
+        while not self._lines.done:
+            now = time.monotonic()  # no system call (vDSO): lines already read cost none
+            if now >= self._next_look:
+                self._end_leftovers(now)
+            line = self._lines.get(max(0.0, min(deadline, self._next_look) - now))
+            if line is not None:
+                return line
+            if time.monotonic() >= deadline:
                 return None
-            if item is not None:
-                return item
-            self._open -= 1
         with contextlib.suppress(subprocess.TimeoutExpired):  # streams closed, step not yet
             self._proc.wait(max(0.0, deadline - time.monotonic()))
         return None
@@ -119,93 +164,47 @@ class LocalHandle:
     def poll(self) -> int | None:
         return self._proc.poll()
 
-    def stop(self, grace: float) -> int | None:
-        """SIGTERM the step's group and every marked process, SIGKILL what is left after
-        `grace` seconds."""
-        targets = _signal_all(self._proc.pid, self._token, signal.SIGTERM)
+    def stop(self, grace: float) -> Stopped:
+        """SIGTERM every process of the step, SIGKILL what is left after `grace` seconds."""
+        reached = self._tracker.signal(signal.SIGTERM)
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None and not any(
-                _alive(p) for p in targets | _marked(self._token)
-            ):
-                break
+        while time.monotonic() < deadline and not self._gone():
             time.sleep(0.05)
-        _signal_all(self._proc.pid, self._token, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self._proc.wait(timeout=5)
-        return self._proc.returncode
+        reached |= self._kill_all()
+        return Stopped(self._proc.returncode, len(reached))
 
     def close(self) -> None:
-        self._kill_leftovers()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self._proc.wait(timeout=5)
+        if not self._gone():
+            self._kill_all()
+        self._lines.close()
+        if not self._tracker.close():
+            log.warning("step %s: its cgroup stays: processes in it would not die", self._proc.pid)
 
-    def _reap_lingering(self) -> None:
+    def _gone(self) -> bool:
+        return self._proc.poll() is not None and not self._tracker.alive()
+
+    def _kill_all(self) -> set[int]:
+        """SIGKILL every process of the step until none is left: what one round misses
+        (forked during a /proc walk) the next one gets."""
+        reached: set[int] = set()
+        give_up = time.monotonic() + KILL_FOR
+        while True:
+            reached |= self._tracker.signal(signal.SIGKILL)
+            time.sleep(0.01)
+            if self._gone():
+                return reached
+            if time.monotonic() >= give_up:
+                log.warning("step %s: processes still alive after SIGKILL", self._proc.pid)
+                return reached
+
+    def _end_leftovers(self, now: float) -> None:
         """The step exited but its pipes are still open: something it left behind holds
-        them. Kill that after a moment, or the step's output would never end."""
-        if self._proc.poll() is None:
+        them. Kill that after a moment, or the step's output would never end. Runs every
+        CHECK_EVERY seconds at most, whatever the number of lines read."""
+        self._next_look = now + CHECK_EVERY
+        if not self._lines.streams_open or self._proc.poll() is None:
             return
-        mono = time.monotonic()
-        self._exited_at = self._exited_at or mono
-        if mono - self._exited_at > LEFTOVERS_AFTER:
-            self._kill_leftovers()
-
-    def _kill_leftovers(self) -> None:
-        if _marked(self._token) or _group_alive(self._proc.pid):
-            _signal_all(self._proc.pid, self._token, signal.SIGKILL)
-
-
-def _read(stream: str, pipe: IO[bytes], out: queue.Queue[Line | None]) -> None:
-    try:
-        for raw in iter(pipe.readline, b""):
-            out.put(Line(stream, raw))
-    finally:
-        pipe.close()
-        out.put(None)
-
-
-def _marked(token: str) -> set[int]:
-    """Pids whose environment carries `token` (Linux /proc; empty elsewhere)."""
-    needle = f"{TOKEN_VAR}={token}".encode()
-    found: set[int] = set()
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return found
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
-                found.add(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    return True
-
-
-def _signal_all(pgid: int, token: str, sig: int) -> set[int]:
-    targets = _marked(token) - {os.getpid()}
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-    for pid in targets:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, sig)
-    return targets
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
+        if self._exited_at is None:
+            self._exited_at = now
+        if now - self._exited_at > LEFTOVERS_AFTER:
+            self._tracker.signal(signal.SIGKILL)

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
-from runs_tui.agent.launcher import LaunchError, Line
+from runs_tui.agent.launcher import LaunchError, Line, Stopped
+from runs_tui.agent.output import MAX_LINE, truncation_note
 from runs_tui.core.pipelines import Resources
 
 log = logging.getLogger("runs_tui.agent")
@@ -64,6 +65,14 @@ class JobState:
     @property
     def ended(self) -> bool:
         return self.state in ENDED
+
+    @property
+    def result(self) -> int:
+        """The step's exit code as the executor reads it: a job that did not complete is
+        never a success, even when Slurm says 0:0 (cancelled before it ran)."""
+        if self.state == "COMPLETED" or self.exit_code not in (None, 0):
+            return self.exit_code if self.exit_code is not None else 1
+        return -15 if self.state == "CANCELLED" else 1  # scancel's SIGTERM
 
 
 def time_limit(seconds: int) -> str:
@@ -118,8 +127,10 @@ class SlurmLauncher:
         sbatch_args: tuple[str, ...] = (),
         spool: Path | None = None,
         poll: float = 1.0,
+        max_line: int = MAX_LINE,
     ) -> None:
         self.partition, self.sbatch_args, self.poll = partition, sbatch_args, poll
+        self.max_line = max_line
         self.spool = spool or default_spool()
         self._lock = threading.Lock()
         self._states: dict[str, JobState] = {}
@@ -244,11 +255,17 @@ class SlurmLauncher:
 
 class _Tail:
     """One output file followed from an offset; only whole lines leave it, so the offset
-    is always at a line's start (an unfinished last line comes out at the end)."""
+    is always at a line's start (an unfinished last line comes out at the end). A line
+    longer than `max_line` keeps its start and a note; the rest is read and dropped."""
 
-    def __init__(self, path: Path, offset: int) -> None:
-        self.path, self.offset = path, offset
+    def __init__(self, path: Path, offset: int, max_line: int) -> None:
+        self.path, self.offset, self.max_line = path, offset, max_line
+        self._note = truncation_note(max_line)
         self._partial = b""
+        self._skipping = False
+
+    def _cut(self, line: bytes) -> bytes:
+        return line[: self.max_line] + self._note + b"\n"
 
     def read(self) -> list[bytes]:
         """Whole lines written since the last read (from at most CHUNK more bytes)."""
@@ -258,10 +275,22 @@ class _Tail:
                 data = f.read(CHUNK)
         except FileNotFoundError:
             return []
-        lines = (self._partial + data).split(b"\n")
-        self._partial = lines.pop()
-        out = [line + b"\n" for line in lines]
-        self.offset += sum(len(line) for line in out)
+        buf, pos, out = self._partial + data, 0, []
+        while (end := buf.find(b"\n", pos)) >= 0:
+            line = buf[pos : end + 1]
+            if self._skipping:
+                self._skipping = False  # the end of a line already cut: dropped
+            else:
+                out.append(line if len(line) - 1 <= self.max_line else self._cut(line))
+            pos = end + 1
+        rest = buf[pos:]
+        if self._skipping or len(rest) > self.max_line:
+            if not self._skipping:
+                out.append(self._cut(rest))
+                self._skipping = True
+            rest = b""
+        self.offset += len(buf) - len(rest)  # the old partial started at the old offset
+        self._partial = rest
         return out
 
     def drained(self) -> bool:
@@ -292,7 +321,11 @@ class SlurmHandle:
         offsets: tuple[int, int] = (0, 0),
     ) -> None:
         self._launcher, self._job = launcher, job_id
-        self._tails = {"stdout": _Tail(out, offsets[0]), "stderr": _Tail(err, offsets[1])}
+        cap = launcher.max_line
+        self._tails = {
+            "stdout": _Tail(out, offsets[0], cap),
+            "stderr": _Tail(err, offsets[1], cap),
+        }
         self._ready: deque[Line] = deque()
         self._done = False
 
@@ -343,9 +376,9 @@ class SlurmHandle:
         job = self._launcher.state(self._job)
         if not job.ended:
             return None
-        return job.exit_code if job.exit_code is not None else 1
+        return job.result
 
-    def stop(self, grace: float) -> int | None:
+    def stop(self, grace: float) -> Stopped:
         """`scancel --signal=TERM`, then KILL and `scancel` after `grace`; waits for the
         end."""
         self._launcher.cancel(self._job, "TERM")
@@ -358,7 +391,7 @@ class SlurmHandle:
         end = time.monotonic() + COMMAND_TIMEOUT
         while time.monotonic() < end and not self._launcher.state(self._job).ended:
             time.sleep(0.1)
-        return self.poll()
+        return Stopped(self.poll())  # one job: its processes are Slurm's to count
 
     def close(self) -> None:
         """A job still queued or running is cancelled: no step outlives the executor's

@@ -17,10 +17,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from runs_tui.agent import claims
 from runs_tui.agent.executor import Executor, Timing
 from runs_tui.agent.launcher import StepLauncher
 from runs_tui.agent.local import LocalLauncher
+from runs_tui.agent.outage import (
+    Backoff,
+    GaveUp,
+    Outage,
+    describe,
+    is_transient,
+    step_limit,
+    waiting_up_to,
+)
+from runs_tui.agent.output import MAX_LINE
 from runs_tui.core.db import Store
 
 log = logging.getLogger("runs_tui.agent")
@@ -30,7 +42,7 @@ EXECUTORS = ("local", "slurm")
 def make_launcher(name: str, config: AgentConfig | None = None) -> StepLauncher:
     """The launcher of `--executor NAME`; one serves all runs of an agent."""
     if name == "local":
-        return LocalLauncher()
+        return LocalLauncher(max_line=config.max_line) if config else LocalLauncher()
     if name == "slurm":
         from runs_tui.agent.slurm import SlurmLauncher
 
@@ -40,6 +52,7 @@ def make_launcher(name: str, config: AgentConfig | None = None) -> StepLauncher:
             sbatch_args=tuple(cfg.sbatch_args),
             spool=Path(cfg.spool).expanduser() if cfg.spool else None,
             poll=cfg.poll,
+            max_line=cfg.max_line,
         )
     raise ValueError(f"unknown executor {name!r} (known: {', '.join(EXECUTORS)})")
 
@@ -58,6 +71,7 @@ class AgentConfig:
     partition: str | None = None
     sbatch_args: list[str] = field(default_factory=list)
     spool: str | None = None
+    max_line: int = MAX_LINE
 
     def check(self) -> None:
         """Reject settings that cannot work; the error names the option and value."""
@@ -67,6 +81,8 @@ class AgentConfig:
                 raise ValueError(f"--{option.replace('_', '-')} {value}: must be positive")
         if self.concurrency < 1:
             raise ValueError(f"--concurrency {self.concurrency}: must be at least 1")
+        if self.max_line < 1:
+            raise ValueError(f"--max-line {self.max_line}: must be at least 1 byte")
         if self.stale_after <= self.heartbeat:
             raise ValueError(
                 f"--stale-after {self.stale_after} must be longer than --heartbeat {self.heartbeat}"
@@ -90,6 +106,7 @@ class AgentWorker:
         self.active: dict[int, tuple[Executor, threading.Thread]] = {}
         self.outcomes: dict[str, int] = {}
         self._lock = threading.Lock()
+        self.outage = Outage(config.name, step_limit(config.stale_after, config.grace))
 
     def request_stop(self, signum: int = signal.SIGTERM, _frame: FrameType | None = None) -> None:
         if not self.stop.is_set():
@@ -100,7 +117,12 @@ class AgentWorker:
 
     def run(self) -> int:
         cfg = self.config
-        claims.register(self.store, cfg.name, cfg.queues)
+        try:
+            self.outage.call(
+                lambda: claims.register(self.store, cfg.name, cfg.queues), self.stop.wait
+            )
+        except GaveUp:
+            return 0
         log.info(
             "agent %s: queues %s, concurrency %d", cfg.name, ",".join(cfg.queues), cfg.concurrency
         )
@@ -112,7 +134,12 @@ class AgentWorker:
             self._shutdown()
             self.beat_wake.set()
             beat.join()
-            claims.stopped(self.store, cfg.name)
+            try:
+                self.outage.call(
+                    lambda: claims.stopped(self.store, cfg.name), waiting_up_to(cfg.grace)
+                )
+            except GaveUp as exc:
+                log.warning("agent %s: stopped, but could not record it: %s", cfg.name, exc)
         return 0
 
     def _loop(self) -> None:
@@ -121,7 +148,12 @@ class AgentWorker:
             self._reap()
             claimed = None
             if len(self.active) < cfg.concurrency:
-                claimed = claims.claim(self.store, cfg.name, cfg.queues)
+                try:
+                    claimed = self.outage.call(
+                        lambda: claims.claim(self.store, cfg.name, cfg.queues), self.stop.wait
+                    )
+                except GaveUp:
+                    return
             if claimed is not None:
                 self._start(claimed)
                 continue
@@ -133,7 +165,9 @@ class AgentWorker:
     def _start(self, claim: claims.Claim) -> None:
         log.info("agent %s: claimed %s (attempt %d)", self.config.name, claim.ref, claim.attempt)
         timing = Timing(self.config.poll, self.config.grace)
-        executor = Executor(self.store, claim, self.config.name, timing, self.stop, self.launcher)
+        executor = Executor(
+            self.store, claim, self.config.name, timing, self.stop, self.launcher, self.outage
+        )
         thread = threading.Thread(
             target=self._execute, args=(executor,), name=f"run-{claim.run_id}", daemon=True
         )
@@ -158,16 +192,29 @@ class AgentWorker:
         """Beat for the agent and its runs, and fail runs whose agent went silent; goes on
         while a stopping agent still has runs."""
         cfg = self.config
+        backoff, wait = Backoff(cap=cfg.heartbeat), cfg.heartbeat
         while not (self.stop.is_set() and not self.active):
-            self.beat_wake.wait(cfg.heartbeat)
+            self.beat_wake.wait(wait)
             self.beat_wake.clear()
+            wait = cfg.heartbeat
             try:
                 with self._lock:
                     mine = [(e.claim.run_id, e.claim.attempt) for e, _ in self.active.values()]
                 claims.heartbeat(self.store, cfg.name, mine)
-                lost = claims.fail_lost(self.store, cfg.stale_after, cfg.name)
-                if lost:
-                    log.warning("agent %s: failed lost runs %s", cfg.name, lost)
+                self.outage.ok()
+                backoff.reset()
+                # After an outage this agent saw, the others' heartbeats failed too: their
+                # silence is not counted until they have had `stale_after` to beat again.
+                if self.outage.steady_for() >= cfg.stale_after:
+                    lost = claims.fail_lost(self.store, cfg.stale_after, cfg.name, mine)
+                    if lost:
+                        log.warning("agent %s: failed lost runs %s", cfg.name, lost)
+            except SQLAlchemyError as exc:
+                if is_transient(exc):
+                    self.outage.failed(exc)
+                else:
+                    log.warning("agent %s: heartbeat failed: %s", cfg.name, describe(exc))
+                wait = backoff.next()
             except Exception:
                 log.exception("agent %s: heartbeat failed; retrying", cfg.name)
 

@@ -2,8 +2,11 @@
 
 A config that cannot be read (truncated, not UTF-8, wrong types, a directory) is
 moved aside with a timestamp, never overwritten; the app starts on defaults and
-says so. Saves go to a temp file in the same folder, fsync, then `os.replace`,
-mode 0600, so a crash mid-save leaves the old file or the new one, never half.
+says so. A FIFO or a device is never opened (it could block or never end) nor moved:
+it is left in place and never written. Saves go to a temp file in the same folder,
+fsync, then `os.replace`, mode 0600, so a crash mid-save leaves the old file or the
+new one, never half; a symlinked config is saved through to its target when that is
+the user's own regular file, and refused otherwise.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import reprlib
+import stat
 import tempfile
 import time
 import tomllib
@@ -20,7 +25,14 @@ from typing import Any
 
 import tomli_w
 
-from runs_tui.core.paths import config_path
+from runs_tui.core.paths import (
+    NotRegularFileError,
+    config_path,
+    kind_of,
+    make_private_dir,
+    read_regular,
+)
+from runs_tui.core.text import one_line
 from runs_tui.core.view import TableView, ViewError
 
 DEFAULT_REFRESH = 2.0
@@ -54,25 +66,25 @@ class Settings:
     def from_toml(cls, data: dict[str, Any]) -> Settings:
         s = cls()
         refresh = data.get("refresh", DEFAULT_REFRESH)
-        if (
-            not isinstance(refresh, int | float)
-            or isinstance(refresh, bool)
-            or not math.isfinite(refresh)
-        ):
-            raise ConfigError(f"refresh: expected a number of seconds, got {refresh!r}")
-        s.refresh = max(float(refresh), MIN_REFRESH)
+        seconds = math.nan
+        if isinstance(refresh, int | float) and not isinstance(refresh, bool):
+            with contextlib.suppress(OverflowError):  # an integer past any float
+                seconds = float(refresh)
+        if not math.isfinite(seconds):
+            raise ConfigError(f"refresh: expected a number of seconds, got {_short(refresh)}")
+        s.refresh = max(seconds, MIN_REFRESH)
         s.theme = _typed(data, "theme", str, DEFAULT_THEME)
         s.last_pipeline = _typed(data, "last_pipeline", str, "")
         keymap = _typed(data, "keymap", dict, {})
         for key, value in keymap.items():
             if not isinstance(value, str):
-                raise ConfigError(f"keymap.{key}: expected keys as a string, got {value!r}")
+                raise ConfigError(f"keymap.{key}: expected keys as a string, got {_short(value)}")
         s.keymap = dict(keymap)
         pipelines = _typed(data, "pipelines", dict, {})
         for name, table in pipelines.items():
             if not isinstance(table, dict) or not isinstance(table.get("view", ""), str):
                 raise ConfigError(
-                    f"pipelines.{name}: expected a table with a view string, got {table!r}"
+                    f"pipelines.{name}: expected a table with a view string, got {_short(table)}"
                 )
             try:
                 s.pipelines[name] = TableView.from_string(table.get("view", ""))
@@ -84,8 +96,18 @@ class Settings:
 def _typed(data: dict[str, Any], key: str, kind: type, default: Any) -> Any:
     value = data.get(key, default)
     if not isinstance(value, kind):
-        raise ConfigError(f"{key}: expected {kind.__name__}, got {value!r}")
+        raise ConfigError(f"{key}: expected {kind.__name__}, got {_short(value)}")
     return value
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
+_REPR.maxlevel = 3
+
+
+def _short(value: Any) -> str:
+    """repr() bounded in length and depth (TOML may nest a table thousands deep)."""
+    return _REPR.repr(value)
 
 
 @dataclass
@@ -102,16 +124,31 @@ def load(path: Path | None = None) -> Loaded:
     try:
         if p.is_dir():
             raise ConfigError("is a directory")
-        raw = p.read_bytes()
+        raw = read_regular(p)
         if not raw.strip():
             raise ConfigError("is empty")
         data = tomllib.loads(raw.decode("utf-8"))
         return Loaded(Settings.from_toml(data))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ConfigError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        kept = _move_aside(p)
-        where = f"; kept as {kept}" if kept else "; left in place"
-        return Loaded(Settings(), f"config {p} unreadable ({reason}){where}; using defaults")
+    except NotRegularFileError as exc:  # a device or FIFO: never moved, never written
+        return _defaults(f"config {p} unreadable ({exc}); left in place; using defaults")
+    except RecursionError:
+        return _unreadable(p, "nested too deeply")
+    except (OSError, ValueError) as exc:  # TOMLDecodeError, UnicodeDecodeError, ConfigError
+        return _unreadable(
+            p, exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        )
+
+
+def _unreadable(p: Path, reason: str) -> Loaded:
+    """Defaults, with the bad file kept aside for the user to look at."""
+    kept = _move_aside(p)
+    where = f"; kept as {kept}" if kept else "; left in place"
+    return _defaults(f"config {p} unreadable ({reason}){where}; using defaults")
+
+
+def _defaults(warning: str) -> Loaded:
+    """The warning quotes the file's path and content: made safe for the terminal."""
+    return Loaded(Settings(), one_line(warning))
 
 
 def _move_aside(p: Path) -> Path | None:
@@ -141,11 +178,9 @@ def _remove_stale_temps(p: Path) -> None:
 
 
 def save(settings: Settings, path: Path | None = None) -> None:
-    """Write atomically with mode 0600; raises OSError with the path when it cannot."""
-    p = path or config_path()
-    if p.parent.exists() and not p.parent.is_dir():
-        raise NotADirectoryError(f"{p.parent} is a file, not a folder")
-    p.parent.mkdir(parents=True, exist_ok=True)
+    """Write atomically with mode 0600; raises OSError with the reason when it cannot, and
+    then the file the user has is untouched."""
+    p = _save_target(path or config_path())
     _remove_stale_temps(p)
     data = tomli_w.dumps(settings.to_toml()).encode()
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
@@ -166,3 +201,32 @@ def save(settings: Settings, path: Path | None = None) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _save_target(p: Path) -> Path:
+    """The file a save replaces: `p`, or the target of the symlink `p` when that is the
+    user's own regular file (the link stays a link). A directory, FIFO or device, or a
+    link to one, to a missing file or to another user's file, is refused: a save never
+    writes into a device nor replaces what it does not own. A folder it creates is 0700."""
+    if p.parent.exists() and not p.parent.is_dir():
+        raise NotADirectoryError(f"{p.parent} is a file, not a folder")
+    try:
+        mode = os.lstat(p).st_mode
+    except FileNotFoundError:
+        make_private_dir(p.parent)
+        return p
+    if not stat.S_ISLNK(mode):
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(f"not a regular file ({kind_of(mode)}); not saved")
+        return p
+    shown = os.path.realpath(p)
+    try:
+        target = Path(os.path.realpath(p, strict=True))
+        info = os.stat(target)
+    except OSError as exc:
+        raise OSError(f"a symlink to {shown}: {exc.strerror or exc}; not saved") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(f"a symlink to {shown}, {kind_of(info.st_mode)}; not saved")
+    if info.st_uid != os.geteuid():
+        raise OSError(f"a symlink to {shown}, which belongs to uid {info.st_uid}; not saved")
+    return target

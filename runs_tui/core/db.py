@@ -6,6 +6,7 @@ with BEGIN IMMEDIATE so that writers queue up instead of failing on upgrade.
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import threading
@@ -16,17 +17,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, insert, inspect, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel
 
 from runs_tui.core import models
-from runs_tui.core.paths import default_db_path
+from runs_tui.core.paths import create_private_file, default_db_path, kind_of, make_private_dir
 from runs_tui.core.source import SourceError
 
-BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT_MS = 30_000  # the default; RUNS_TUI_BUSY_TIMEOUT (seconds) overrides it
+BUSY_TIMEOUT_ENV = "RUNS_TUI_BUSY_TIMEOUT"
 
 
 def chunked(ids: Sequence[int], size: int) -> Iterator[list[int]]:
@@ -47,6 +49,11 @@ def now() -> float:
 def resolve_url(db: str | None = None) -> str:
     """`--db`, else RUNS_TUI_DB, else the default file; a plain path becomes a SQLite URL."""
     value = db or os.environ.get("RUNS_TUI_DB") or str(default_db_path())
+    try:
+        value.encode()
+    except UnicodeEncodeError:  # bytes that are not UTF-8, from the environment
+        shown = value.encode(errors="surrogateescape").decode(errors="backslashreplace")
+        raise StoreError(f"database path '{shown}': not UTF-8") from None
     if "://" in value:
         try:
             make_url(value)
@@ -56,18 +63,41 @@ def resolve_url(db: str | None = None) -> str:
     path = Path(value).expanduser()
     if path.is_dir():
         raise StoreError(f"database path {value!r} is a directory, not a file")
+    if path.exists() and not path.is_file():  # a FIFO would block SQLite's open
+        raise StoreError(
+            f"database path {value!r} is {kind_of(path.stat().st_mode)}, not a regular file"
+        )
     if not path.parent.exists():
         if db is None and not os.environ.get("RUNS_TUI_DB"):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(path.parent)
         else:
             raise StoreError(f"database path {value!r}: folder {str(path.parent)!r} does not exist")
     return f"sqlite:///{path.resolve()}"
 
 
+def busy_timeout_ms() -> int:
+    """How long SQLite waits for another process's write lock before "database is locked":
+    RUNS_TUI_BUSY_TIMEOUT seconds, else 30 s. Settable so that scripts (and tests) can give
+    up sooner, or a slow shared disk can wait longer."""
+    raw = os.environ.get(BUSY_TIMEOUT_ENV, "")
+    if not raw:  # unset or empty, as for RUNS_TUI_DB and RUNS_TUI_CONFIG
+        return BUSY_TIMEOUT_MS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 0 < seconds * 1000 <= 2**31 - 1):
+        raise StoreError(
+            f"invalid {BUSY_TIMEOUT_ENV} {raw!r}: expected a positive number of seconds"
+        )
+    return max(1, round(seconds * 1000))
+
+
 def _sqlite_engine(url: str) -> Engine:
+    timeout_ms = busy_timeout_ms()
     engine = create_engine(
         url,
-        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        connect_args={"timeout": timeout_ms / 1000, "check_same_thread": False},
         poolclass=NullPool,
     )
 
@@ -75,7 +105,7 @@ def _sqlite_engine(url: str) -> Engine:
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout={timeout_ms}")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
@@ -148,6 +178,7 @@ def open_store(db: str | None = None, *, create: bool = True) -> Store:
     url = resolve_url(db)
     try:
         if url.startswith("sqlite"):
+            _create_private(url, create)
             engine = _sqlite_engine(url)
         else:
             engine = create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4)
@@ -169,6 +200,18 @@ def open_store(db: str | None = None, *, create: bool = True) -> Store:
     return store
 
 
+def _create_private(url: str, create: bool) -> None:
+    """A SQLite file runs-tui creates is the user's alone (0600; SQLite gives its -wal and
+    -shm files the same mode): runs hold parameters and logs. One that exists is left
+    as it is."""
+    path = make_url(url).database
+    if create and path and path != ":memory:" and not path.startswith("file:"):
+        try:
+            create_private_file(Path(path))
+        except OSError as exc:
+            raise StoreError(f"cannot create database {path!r}: {exc.strerror or exc}") from exc
+
+
 def _never_create(url: str) -> str:
     """The same SQLite file opened read-write only: if it vanishes (an unmounted disk, a
     moved file) later connections fail loudly instead of creating an empty database."""
@@ -179,8 +222,9 @@ def _never_create(url: str) -> str:
 # Columns added since schema version 1, as (table, column, DDL); an upgrade adds those
 # missing, so it is safe to repeat and to race (each upgrade holds the write lock).
 ADDED_COLUMNS = (
-    ("steprun", "executor", "TEXT NOT NULL DEFAULT ''"),
-    ("steprun", "external_id", "TEXT NOT NULL DEFAULT ''"),
+    ("steprun", "executor", "TEXT NOT NULL DEFAULT ''"),  # 2
+    ("steprun", "external_id", "TEXT NOT NULL DEFAULT ''"),  # 2
+    ("run", "definition_id", "INTEGER REFERENCES pipelineversion(id)"),  # 3
 )
 
 
@@ -200,11 +244,34 @@ def _check_schema(store: Store, *, create: bool) -> None:
         for table, column, ddl in ADDED_COLUMNS:
             if column not in {c["name"] for c in inspect(connection).get_columns(table)}:
                 connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+        _give_runs_versions(session)
         row = session.get(models.Meta, "schema_version")
         if row is None:
             session.add(models.Meta(key="schema_version", value=str(models.SCHEMA_VERSION)))
         else:
             row.value = str(models.SCHEMA_VERSION)
+
+
+def _give_runs_versions(session: Session) -> None:
+    """Version 3: every pipeline gets a version row of its current definition, and runs
+    made before versions were kept refer to it. What they were created with is not known;
+    their pipeline's current definition is what they would have run until now."""
+    version, run = models.VERSION, models.RUN
+    for pid, number, definition in session.execute(
+        select(models.PIPELINE.c.id, models.PIPELINE.c.version, models.PIPELINE.c.definition)
+    ).all():
+        key = models.definition_hash(definition)
+        find = select(version.c.id).where(version.c.pipeline_id == pid, version.c.hash == key)
+        vid = session.execute(find).scalar()
+        if vid is None:
+            values = {"version": number, "definition": definition, "created": now()}
+            session.execute(insert(version).values(pipeline_id=pid, hash=key, **values))
+            vid = session.execute(find).scalar_one()
+        session.execute(
+            update(run)
+            .where(run.c.pipeline_id == pid, run.c.definition_id.is_(None))
+            .values(definition_id=vid)
+        )
 
 
 def _found_version(store: Store, session: Session) -> int | None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from runs_tui.core.db import Store
-from runs_tui.core.models import EVENT, LOG, PIPELINE, POINT, RUN, STEP
+from runs_tui.core.models import EVENT, LOG, PIPELINE, POINT, RUN, STEP, VERSION
 from runs_tui.core.pipelines import PipelineDef
 from runs_tui.core.records import EventInfo, LogInfo, RunDetails, StepInfo
 from runs_tui.core.rows import load_rows
@@ -36,9 +36,10 @@ def load(store: Store, run_id: int, after_log: int = 0) -> RunDetails | None:
                 .order_by(EVENT.c.id)
             )
         ]
-        definition = session.execute(
-            select(PIPELINE.c.definition)
+        definition = session.execute(  # the steps of the definition the run executes
+            select(func.coalesce(VERSION.c.definition, PIPELINE.c.definition))
             .join(RUN, RUN.c.pipeline_id == PIPELINE.c.id)
+            .outerjoin(VERSION, VERSION.c.id == RUN.c.definition_id)
             .where(RUN.c.id == run_id)
         ).scalar_one()
         latest: dict[str, StepInfo] = {}

@@ -13,9 +13,11 @@ from runs_tui.core.records import PipelineSummary
 
 def pipeline_by_name(store: Store, name: str) -> Pipeline:
     with store.read() as session:
-        pipe: Pipeline | None = session.execute(
-            select(Pipeline).where(PIPELINE.c.name == name)
-        ).scalar()
+        pipe: Pipeline | None = (
+            None  # no pipeline name holds NUL, and PostgreSQL refuses the query
+            if "\0" in name
+            else session.execute(select(Pipeline).where(PIPELINE.c.name == name)).scalar()
+        )
     if pipe is None:
         known = ", ".join(p.name for p in pipelines(store)) or "none registered"
         raise ValueError(f"unknown pipeline {name!r} (known: {known})")
@@ -28,7 +30,7 @@ def first_pipeline(store: Store, name: str | None) -> tuple[PipelineSummary | No
     with store.read() as session:
         stmt = select(Pipeline).order_by(PIPELINE.c.name).limit(1)
         found = None
-        if name:
+        if name and "\0" not in name:  # no pipeline has one (PostgreSQL refuses the query)
             found = session.execute(select(Pipeline).where(PIPELINE.c.name == name)).scalar()
         pipe = found or session.execute(stmt).scalar()
     if pipe is None or pipe.id is None:

@@ -6,10 +6,22 @@ Times are UTC epoch seconds stored as floats: the same arithmetic (run time,
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
+import hashlib
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Meta(SQLModel, table=True):
@@ -30,6 +42,26 @@ class Pipeline(SQLModel, table=True):
     definition: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     created: float
     updated: float
+
+
+class PipelineVersion(SQLModel, table=True):
+    """A pipeline definition as some run was created with it: runs refer to it, so a
+    queued run executes what it was made for whatever is registered later. One row per
+    distinct definition (`hash`), however many runs use it."""
+
+    __table_args__ = (UniqueConstraint("pipeline_id", "hash", name="uq_pipelineversion_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pipeline_id: int = Field(foreign_key="pipeline.id")
+    version: str
+    hash: str
+    definition: str = Field(sa_column=Column(Text, nullable=False))
+    created: float
+
+
+def definition_hash(definition: str) -> str:
+    """The key of a definition's version row: SHA-256 of its JSON."""
+    return hashlib.sha256(definition.encode()).hexdigest()
 
 
 class Run(SQLModel, table=True):
@@ -66,6 +98,12 @@ class Run(SQLModel, table=True):
     status_message: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     progress: float | None = None
     exit_code: int | None = None
+    # The definition it runs. Nullable only because SQLite cannot add a NOT NULL column
+    # to a table that has rows; every run has one (new_run, the upgrade to version 3).
+    definition_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("pipelineversion.id"), nullable=True),
+    )
 
 
 class RunParam(SQLModel, table=True):
@@ -199,6 +237,7 @@ TAG = _table(RunTag)
 METRIC = _table(Metric)
 PARAM = _table(RunParam)
 PIPELINE = _table(Pipeline)
+VERSION = _table(PipelineVersion)
 STEP = _table(StepRun)
 LOG = _table(LogLine)
 POINT = _table(MetricPoint)

@@ -20,7 +20,7 @@ from runs_tui.core.db import Store, chunked, now
 from runs_tui.core.models import Event, Pipeline, Run, RunParam, RunTag
 from runs_tui.core.pipelines import PipelineDef, format_value, resolve_params
 from runs_tui.core.records import BulkResult, NewRun, Outcome
-from runs_tui.core.registry import load_registered
+from runs_tui.core.registry import load_registered, version_of
 from runs_tui.core.status import Action, Status
 
 CHUNK = 500
@@ -85,6 +85,8 @@ def new_run(
         q = (queue or pipe.queue).strip()
         if not q:
             raise ValueError("queue name is empty")
+        if "\0" in q:
+            raise ValueError(f"invalid queue {q!r}: NUL character")
         number = (
             session.exec(
                 select(func.coalesce(func.max(Run.number), 0)).where(Run.pipeline_id == pipe.id)
@@ -103,6 +105,7 @@ def new_run(
             queue=q,
             created=t,
             updated=t,
+            definition_id=version_of(session, pipe),  # what it runs, whatever comes later
         )
         session.add(run)
         session.flush()
@@ -131,6 +134,8 @@ def _clean_tags(tags: Iterable[str]) -> list[str]:
         clean = tag.strip()
         if not clean:
             raise ValueError(f"invalid tag {tag!r}: a tag cannot be empty")
+        if "\0" in clean:
+            raise ValueError(f"invalid tag {tag!r}: NUL character")
         if clean not in out:
             out.append(clean)
     return out

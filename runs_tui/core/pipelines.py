@@ -1,4 +1,4 @@
-"""Pipeline TOML files: parse and validate; parameters and their types; resources.
+"""Pipeline TOML files: parse and validate; parameters and their types; step order.
 
 Plain parameter names live in the `args` section (`lr` is the column `p:args/lr`);
 a sub-table `[parameters.data]` makes the section `data`. Steps refer to them as
@@ -12,11 +12,21 @@ import json
 import math
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from collections import deque
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runs_tui.core.paths import read_regular
+from runs_tui.core.resources import INT_MAX, ResourceError, describe, parse_resources
+
+# Re-exported: steps carry Resources, and launchers import it from here.
+from runs_tui.core.resources import Resources as Resources  # noqa: PLC0414
+
 DEFAULT_SECTION = "args"
+TOP_KEYS = ("pipeline", "parameters", "steps")
+PIPELINE_KEYS = ("name", "version", "queue")
+STEP_KEYS = ("name", "command", "parents", "resources")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _PARAM_REF = r"[A-Za-z_][A-Za-z0-9_.-]*(?:/[A-Za-z_][A-Za-z0-9_.-]*)?"
 _REF = re.compile(rf"\{{\{{({_PARAM_REF})\}}\}}|\{{({_PARAM_REF})\}}")
@@ -25,22 +35,6 @@ Value = str | int | float | bool
 
 class PipelineError(ValueError):
     """A pipeline file that cannot be used; the message names the file, key and problem."""
-
-
-@dataclass(frozen=True)
-class Resources:
-    """What a step asks of the machine that runs it (`[steps.resources]`); None asks
-    nothing. Kept in units a scheduler takes: memory in MiB, time in seconds."""
-
-    cpus: int | None = None
-    memory: int | None = None
-    gpus: int | None = None
-    time: int | None = None
-    extra: tuple[str, ...] = ()
-
-    def requested(self) -> list[str]:
-        """The keys that ask for something (0 GPUs asks nothing)."""
-        return [f.name for f in fields(self) if getattr(self, f.name)]
 
 
 @dataclass(frozen=True)
@@ -81,21 +75,26 @@ class PipelineDef:
         return cls(steps=steps, **data)
 
     def order(self) -> list[StepDef]:
-        """Steps in an order where every parent comes before its children."""
+        """Steps in an order where every parent comes before its children: depth first,
+        parents in the order given, with a stack of its own so that a chain of any length
+        fits (Python's stack takes about a thousand)."""
         by_name = {s.name: s for s in self.steps}
         done: list[StepDef] = []
         seen: set[str] = set()
-
-        def visit(step: StepDef) -> None:
-            if step.name in seen:
-                return
-            seen.add(step.name)
-            for parent in step.parents:
-                visit(by_name[parent])
-            done.append(step)
-
-        for step in self.steps:
-            visit(step)
+        for root in self.steps:
+            if root.name in seen:
+                continue
+            seen.add(root.name)
+            stack = [(root, iter(root.parents))]
+            while stack:
+                step, parents = stack[-1]
+                parent = next(parents, None)
+                if parent is None:
+                    stack.pop()
+                    done.append(step)
+                elif parent not in seen:
+                    seen.add(parent)
+                    stack.append((by_name[parent], iter(by_name[parent].parents)))
         return done
 
 
@@ -131,7 +130,7 @@ def parse_file(path: str | Path) -> PipelineDef:
     """Read and validate a pipeline file."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        raw = read_regular(p)
     except OSError as exc:
         raise PipelineError(f"{p}: cannot read: {exc.strerror or exc}") from exc
     try:
@@ -140,23 +139,25 @@ def parse_file(path: str | Path) -> PipelineDef:
         raise PipelineError(f"{p}: not UTF-8 text (byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise PipelineError(f"{p}: invalid TOML: {exc}") from exc
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise PipelineError(f"{p}: invalid TOML: nested too deeply") from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise PipelineError(f"{p}: invalid TOML: {exc}") from None
     return validate(data, str(p))
 
 
 def _expect(value: Any, kind: type | tuple[type, ...], where: str, key: str, what: str) -> Any:
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise PipelineError(f"{where}: {key}: expected {what}, got {_describe(value)}")
+        raise PipelineError(f"{where}: {key}: expected {what}, got {describe(value)}")
     return value
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    return f"{type(value).__name__} {text[:60]}"
 
 
 def validate(data: dict[str, Any], where: str = "<pipeline>") -> PipelineDef:
     """Check a parsed pipeline document; errors name `where`, the key and the problem."""
+    _check_nul(data, where)
+    _known_keys(data, TOP_KEYS, where, "", "top-level key")
     head = _expect(data.get("pipeline"), dict, where, "pipeline", "a [pipeline] table")
+    _known_keys(head, PIPELINE_KEYS, where, "pipeline: ", "key")
     name = _expect(head.get("name"), str, where, "pipeline.name", "a string").strip()
     if not name:
         raise PipelineError(f"{where}: pipeline.name: must not be empty")
@@ -169,10 +170,11 @@ def validate(data: dict[str, Any], where: str = "<pipeline>") -> PipelineDef:
     if not raw_steps:
         raise PipelineError(f"{where}: steps: a pipeline needs at least one step")
     steps = [_step(raw, i, where, params) for i, raw in enumerate(raw_steps)]
-    names = [s.name for s in steps]
+    names: dict[str, int] = {}
     for i, step in enumerate(steps):
-        if names.index(step.name) != i:
+        if names.setdefault(step.name, i) != i:
             raise PipelineError(f"{where}: steps[{i}].name: duplicate step name {step.name!r}")
+    for i, step in enumerate(steps):
         for parent in step.parents:
             if parent not in names:
                 raise PipelineError(
@@ -180,6 +182,33 @@ def validate(data: dict[str, Any], where: str = "<pipeline>") -> PipelineDef:
                 )
     _check_cycles(steps, where)
     return PipelineDef(name, version, queue, params, steps)
+
+
+def _check_nul(data: dict[str, Any], where: str) -> None:
+    """No NUL in any key or string of the document: an argv element or an environment
+    value cannot hold one, and PostgreSQL refuses it in text."""
+    todo: deque[tuple[str, Any]] = deque([("", data)])
+    while todo:
+        key, value = todo.popleft()
+        if isinstance(value, str) and "\0" in value:
+            raise PipelineError(f"{where}: {key}: NUL character in {value!r}")
+        if isinstance(value, dict):
+            for name, inner in value.items():
+                inner_key = f"{key}.{name}" if key else name
+                if "\0" in name:
+                    raise PipelineError(f"{where}: {inner_key!r}: NUL character in a key")
+                todo.append((inner_key, inner))
+        elif isinstance(value, list):
+            todo.extend((f"{key}[{i}]", inner) for i, inner in enumerate(value))
+
+
+def _known_keys(table: Any, known: tuple[str, ...], where: str, prefix: str, what: str) -> None:
+    """A misspelt key (`[pipline]`) is an error naming it, not a silent default."""
+    unknown = [k for k in table if k not in known] if isinstance(table, dict) else []
+    if unknown:
+        raise PipelineError(
+            f"{where}: {prefix}unknown {what} {unknown[0]!r} (known: {', '.join(known)})"
+        )
 
 
 def _parameters(raw: Any, where: str) -> dict[str, Value]:
@@ -204,8 +233,12 @@ def _parameter(key: str, value: Any, where: str, file_key: str) -> dict[str, Val
             )
     if not isinstance(value, str | int | float | bool):
         raise PipelineError(
-            f"{where}: {file_key}: expected a string, number or boolean, got {_describe(value)}"
+            f"{where}: {file_key}: expected a string, number or boolean, got {describe(value)}"
         )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PipelineError(f"{where}: {file_key}: expected a finite number, got {value!r}")
+    if isinstance(value, int) and not -INT_MAX - 1 <= value <= INT_MAX:
+        raise PipelineError(f"{where}: {file_key}: integer out of 64-bit range")
     return {key: value}
 
 
@@ -222,6 +255,8 @@ def _step(raw: Any, i: int, where: str, params: dict[str, Value]) -> StepDef:
         raise PipelineError(f"{where}: {key}.command: step {name!r} has an empty command")
     for j, arg in enumerate(command):
         _expect(arg, str, where, f"{key}.command[{j}]", "a string")
+        if j == 0 and not arg.strip():
+            raise PipelineError(f"{where}: {key}.command[0]: step {name!r}: the program is empty")
         for ref in _REF.finditer(arg):
             if ref.group(2) is not None and _ref_key(ref.group(2)) not in params:
                 raise PipelineError(
@@ -233,139 +268,76 @@ def _step(raw: Any, i: int, where: str, params: dict[str, Value]) -> StepDef:
     )
     for j, parent in enumerate(parents):
         _expect(parent, str, where, f"{key}.parents[{j}]", "a string")
-    unknown = set(table) - {"name", "command", "parents", "resources"}
-    if unknown:
-        raise PipelineError(f"{where}: {key}: unknown key {sorted(unknown)[0]!r}")
-    resources = _resources(table.get("resources", {}), where, f"{key}.resources", name)
+    _known_keys(table, STEP_KEYS, where, f"{key}: ", "key")
+    try:
+        resources = parse_resources(table.get("resources", {}))
+    except ResourceError as exc:  # named with the step: its table may be far down the file
+        at = f"{key}.resources" + (f".{exc.key}" if exc.key else "")
+        raise PipelineError(f"{where}: {at}: step {name!r}: {exc}") from None
     return StepDef(name, list(command), list(parents), resources)
 
 
-_MEMORY = re.compile(r"([0-9]+)([KMGT])(?:i?B)?", re.IGNORECASE)
-_MIB = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}
-_TIME = re.compile(
-    r"(?P<d>[0-9]+)-(?P<dh>[0-9]+)(?::(?P<dm>[0-9]+)(?::(?P<ds>[0-9]+))?)?"  # D-HH[:MM[:SS]]
-    r"|(?P<h>[0-9]+):(?P<hm>[0-9]+):(?P<hs>[0-9]+)"  # HH:MM:SS
-    r"|(?P<m>[0-9]+)(?::(?P<ms>[0-9]+))?"  # MM[:SS]
-)
-
-
-def _resources(table: Any, where: str, key: str, step: str) -> Resources:
-    """A step's resources; every error names the step, as `[steps.resources]` tables
-    follow their step far down a file."""
-    if not isinstance(table, dict):
-        raise PipelineError(
-            f"{where}: {key}: step {step!r}: expected a [steps.resources] table, "
-            f"got {_describe(table)}"
-        )
-    known = list(_PARSERS)
-    unknown = sorted(set(table) - set(known))
-    if unknown:
-        raise PipelineError(
-            f"{where}: {key}: step {step!r}: unknown key {unknown[0]!r} (known: {', '.join(known)})"
-        )
-    values: dict[str, Any] = {}
-    for name, value in table.items():
-        parsed, expected = _PARSERS[name](value)
-        if parsed is None:
-            raise PipelineError(
-                f"{where}: {key}.{name}: step {step!r}: expected {expected}, got {_describe(value)}"
-            )
-        values[name] = parsed
-    return Resources(**values)
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _cpus(value: Any) -> tuple[int | None, str]:
-    n = _int(value)
-    return (n if n is not None and n > 0 else None), "a positive integer"
-
-
-def _gpus(value: Any) -> tuple[int | None, str]:
-    n = _int(value)
-    return (n if n is not None and n >= 0 else None), "an integer, 0 or more"
-
-
-def _memory(value: Any) -> tuple[int | None, str]:
-    """MiB: a plain integer is MiB already (as Slurm reads it); K rounds up to whole MiB."""
-    expected = "MiB as a positive integer, or a size like '512M', '4G', '16GB'"
-    mib = _int(value)
-    if isinstance(value, str) and (match := _MEMORY.fullmatch(value.strip())):
-        mib = math.ceil(int(match.group(1)) * _MIB[match.group(2).upper()])
-    return (mib if mib is not None and mib > 0 else None), expected
-
-
-def _time(value: Any) -> tuple[int | None, str]:
-    """Seconds, from Slurm's forms; a field after the first stays below 60 (hours below 24)."""
-    expected = "minutes as a positive integer, or MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS"
-    if (minutes := _int(value)) is not None:
-        return (minutes * 60 if minutes > 0 else None), expected
-    match = _TIME.fullmatch(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        return None, expected
-    g = {k: int(v) for k, v in match.groupdict().items() if v is not None}
-    days, hours = g.get("d", 0), g.get("dh", g.get("h", 0))
-    minutes = g.get("dm", g.get("hm", g.get("m", 0)))
-    secs = g.get("ds", g.get("hs", g.get("ms", 0)))
-    bounded = ("d" not in g or hours < 24) and (minutes < 60 or "m" in g) and secs < 60
-    total = ((days * 24 + hours) * 60 + minutes) * 60 + secs
-    return (total if bounded and total > 0 else None), expected
-
-
-def _extra(value: Any) -> tuple[tuple[str, ...] | None, str]:
-    ok = isinstance(value, list) and all(isinstance(v, str) and v for v in value)
-    return (tuple(value) if ok else None), "an array of non-empty strings"
-
-
-# Each returns the value in Resources' units, or None and what was expected.
-_PARSERS = {"cpus": _cpus, "memory": _memory, "gpus": _gpus, "time": _time, "extra": _extra}
-
-
 def _check_cycles(steps: list[StepDef], where: str) -> None:
+    """Depth first through parents with a stack of its own (any chain length); a cycle is
+    named by its steps, shortened when long."""
     parents = {s.name: s.parents for s in steps}
-    state: dict[str, int] = {}
-
-    def visit(name: str, path: list[str]) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            cycle = " -> ".join([*path[path.index(name) :], name])
-            raise PipelineError(f"{where}: steps: cycle {cycle}")
-        state[name] = 1
-        for parent in parents[name]:
-            visit(parent, [*path, name])
-        state[name] = 2
-
-    for step in steps:
-        visit(step.name, [])
+    done: set[str] = set()
+    for root, first in parents.items():
+        if root in done:
+            continue
+        path, on_path = [root], {root}
+        stack = [iter(first)]
+        while stack:
+            parent = next(stack[-1], None)
+            if parent is None:
+                stack.pop()
+                done.add(path[-1])
+                on_path.discard(path.pop())
+            elif parent in on_path:
+                cycle = [*path[path.index(parent) :], parent]
+                if len(cycle) > 8:
+                    cycle = [*cycle[:4], f"... ({len(cycle) - 1} steps)", *cycle[-3:]]
+                raise PipelineError(f"{where}: steps: cycle {' -> '.join(cycle)}")
+            elif parent not in done:
+                path.append(parent)
+                on_path.add(parent)
+                stack.append(iter(parents[parent]))
 
 
 def coerce(key: str, default: Value, text: str) -> Value:
     """Read `text` as the type of `default`; the error names the parameter and the value."""
-    s = text.strip()
+    short = key.removeprefix(f"{DEFAULT_SECTION}/")
+    if "\0" in text:  # no argv or environment can carry it; PostgreSQL refuses it
+        raise ValueError(f"parameter {short!r}: NUL character in {text!r}")
     try:
-        if isinstance(default, bool):
-            low = s.lower()
-            if low in ("true", "yes", "1", "on"):
-                return True
-            if low in ("false", "no", "0", "off"):
-                return False
-            raise ValueError
-        if isinstance(default, int):
-            return int(s)
-        if isinstance(default, float):
-            value = float(s)
-            if not math.isfinite(value):
-                raise ValueError
-            return value
+        value = _typed_like(default, text)
     except ValueError:
         kind = {bool: "a boolean (true/false)", int: "an integer", float: "a finite number"}
-        short = key.removeprefix(f"{DEFAULT_SECTION}/")
         raise ValueError(
             f"parameter {short!r}: expected {kind[type(default)]}, got {text!r}"
         ) from None
+    if type(value) is int and not -INT_MAX - 1 <= value <= INT_MAX:
+        raise ValueError(f"parameter {short!r}: integer out of 64-bit range: {text.strip()}")
+    return value
+
+
+def _typed_like(default: Value, text: str) -> Value:
+    """`text` as the type of `default` (a string stays as typed); ValueError if it is not."""
+    s = text.strip()
+    if isinstance(default, bool):
+        low = s.lower()
+        if low in ("true", "yes", "1", "on"):
+            return True
+        if low in ("false", "no", "0", "off"):
+            return False
+        raise ValueError
+    if isinstance(default, int):
+        return int(s)
+    if isinstance(default, float):
+        value = float(s)
+        if not math.isfinite(value):
+            raise ValueError
+        return value
     return text
 
 

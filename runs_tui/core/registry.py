@@ -1,13 +1,20 @@
-"""Registering pipeline definitions in the store, and reading them back."""
+"""Registering pipeline definitions in the store, and reading them back.
+
+Each distinct definition of a pipeline is also kept as a version row, which the runs
+made from it refer to (see models.PipelineVersion).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sqlmodel import select
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
 
 from runs_tui.core.db import Store, now
-from runs_tui.core.models import Pipeline
+from runs_tui.core.models import VERSION, Pipeline, definition_hash
 from runs_tui.core.pipelines import PipelineDef, parse_file
 
 
@@ -16,7 +23,7 @@ def load_registered(pipe: Pipeline) -> PipelineDef:
 
 
 def register(store: Store, path: str | Path) -> Pipeline:
-    """Parse `path` and create or update the pipeline of that name."""
+    """Parse `path` and create or update the pipeline of that name, and its version row."""
     definition = parse_file(path)
     folder = str(Path(path).resolve().parent)
     with store.write() as session:
@@ -38,4 +45,29 @@ def register(store: Store, path: str | Path) -> Pipeline:
             pipe.version, pipe.queue, pipe.path = definition.version, definition.queue, folder
             pipe.definition, pipe.updated = definition.to_json(), t
         session.flush()
+        version_of(session, pipe)
         return pipe
+
+
+def version_of(session: Session, pipe: Pipeline) -> int:
+    """The id of the version row of `pipe`'s current definition, made if missing. Safe
+    when two writers make the same one at once (the second insert does nothing)."""
+    assert pipe.id is not None
+    key = definition_hash(pipe.definition)
+    find = sa_select(VERSION.c.id).where(VERSION.c.pipeline_id == pipe.id, VERSION.c.hash == key)
+    found: int | None = session.execute(find).scalar()
+    if found is not None:
+        return found
+    row = {
+        "pipeline_id": pipe.id,
+        "version": pipe.version,
+        "hash": key,
+        "definition": pipe.definition,
+        "created": now(),
+    }
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(sqlite_insert(VERSION).values(row).on_conflict_do_nothing())
+    else:
+        session.execute(pg_insert(VERSION).values(row).on_conflict_do_nothing())
+    made: int = session.execute(find).scalar_one()
+    return made

@@ -17,7 +17,7 @@ from runs_tui.core.db import Store
 from runs_tui.core.models import Event, LogLine, Metric, MetricPoint, Run, RunTag, StepRun
 from runs_tui.core.ops import param_row
 from runs_tui.core.pipelines import PipelineDef
-from runs_tui.core.registry import load_registered, register
+from runs_tui.core.registry import load_registered, register, version_of
 from runs_tui.core.status import Status
 
 DEMO_DIR = Path(__file__).parent
@@ -51,6 +51,7 @@ def seed(
         definition = load_registered(pipe)
         names.append(pipe.name)
         with store.write() as session:
+            version_id = version_of(session, pipe)
             for number in range(1, runs_per_pipeline + 1):
                 status = STATES[(number * 7 + len(pipe.name)) % len(STATES)]
                 if number > runs_per_pipeline - 3:
@@ -59,20 +60,31 @@ def seed(
                     ]
                 if live and status == Status.RUNNING:
                     status = Status.PENDING
-                _write_run(session, rng, pipe.id, definition, number, status, at, runs_per_pipeline)
+                _write_run(
+                    session,
+                    rng,
+                    (pipe.id, version_id),
+                    definition,
+                    number,
+                    status,
+                    at,
+                    runs_per_pipeline,
+                )
     return names
 
 
 def _write_run(
     session: Session,
     rng: random.Random,
-    pipeline_id: int,
+    ids: tuple[int, int],
     definition: PipelineDef,
     number: int,
     status: Status,
     at: float,
     total: int,
 ) -> None:
+    """One run of the pipeline and definition version `ids`, with its params, metrics,
+    steps, logs and events."""
     created = at - (total - number + 1) * 3.1 * 3600 * rng.uniform(0.8, 1.0)
     started = created + rng.uniform(5, 120) if status != Status.PENDING else None
     length = rng.uniform(600, 5400)
@@ -90,7 +102,8 @@ def _write_run(
         Status.ABORTED: f"aborted by {rng.choice(USERS)}",
     }.get(status, "")
     run = Run(
-        pipeline_id=pipeline_id,
+        pipeline_id=ids[0],
+        definition_id=ids[1],
         number=number,
         name=f"{definition.name} #{number}",
         version=definition.version,
