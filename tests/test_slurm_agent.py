@@ -180,3 +180,24 @@ def test_a_hostile_parameter_reaches_the_slurm_step_unchanged(
     assert proc.wait(timeout=120) == 0, a.log("s0")
     assert statuses(store, [run.id]) == {run.id: "completed"}
     assert out.read_text(encoding="utf-8") == hostile
+
+
+def test_the_job_of_a_run_failed_as_lost_is_cancelled(
+    store: Store, tmp_path: Path, agents, db_path: Path
+):
+    """Nothing runs unobserved: when no agent comes back for a run within --stale-after,
+    the agent that fails it as lost cancels its Slurm job."""
+    path = tmp_path / "orphan.toml"
+    path.write_text(pipeline_toml("orphan", [("wait", ["sleep", "300"], [])]))
+    register(store, path)
+    run = ops.new_run(store, "orphan")
+    a, first = slurm_agent(agents, db_path, tmp_path, "--heartbeat", "0.5", "--stale-after", "3")
+    wait_for(lambda: jobs_of(store), 60, "the run's job")
+    job = jobs_of(store)[0]
+    wait_for(lambda: queued([job]), 60, "the job in the queue")
+    first.kill()
+    first.wait(timeout=30)
+    a.start("--heartbeat", "0.5", "--stale-after", "3", "--queue", "nothing", name="watcher")
+    wait_for(lambda: statuses(store, [run.id])[run.id] == "failed", 60, "the run failed as lost")
+    wait_for(lambda: not queued([job]), 60, "the orphaned job cancelled")
+    assert "cancelled the Slurm jobs of lost runs" in a.log("watcher")

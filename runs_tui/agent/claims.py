@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select, update
 
 from runs_tui.core.db import Store, now
-from runs_tui.core.models import PIPELINE, RUN, VERSION, Agent, Event
+from runs_tui.core.models import PIPELINE, RUN, STEP, VERSION, Agent, Event
 from runs_tui.core.status import Status
 
 
@@ -185,3 +185,19 @@ def fail_lost(
                 )
                 failed.append(run_id)
         return failed
+
+
+def running_jobs(store: Store, run_ids: Collection[int]) -> list[tuple[str, str]]:
+    """(executor, external id) of the steps still marked running in these runs: what a
+    failed run may have left on a scheduler."""
+    if not run_ids:
+        return []
+    with store.read() as session:
+        rows = session.execute(
+            select(STEP.c.executor, STEP.c.external_id).where(
+                STEP.c.run_id.in_(list(run_ids)),
+                STEP.c.status == Status.RUNNING,
+                STEP.c.external_id != "",
+            )
+        ).all()
+    return [(executor, job) for executor, job in rows]

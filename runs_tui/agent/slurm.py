@@ -106,6 +106,13 @@ def parse_exit(text: str) -> int | None:
     return -signal if signal else number
 
 
+def cancel_jobs(job_ids: list[str]) -> None:
+    """`scancel` jobs no agent follows any more (their runs were failed as lost)."""
+    done = _run(["scancel", *job_ids])
+    if done.returncode != 0:
+        log.warning("scancel %s: %s", " ".join(job_ids), done.stderr.strip()[:200])
+
+
 def _run(argv: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(

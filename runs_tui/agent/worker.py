@@ -209,6 +209,7 @@ class AgentWorker:
                     lost = claims.fail_lost(self.store, cfg.stale_after, cfg.name, mine)
                     if lost:
                         log.warning("agent %s: failed lost runs %s", cfg.name, lost)
+                        self._cancel_orphans(lost)
             except SQLAlchemyError as exc:
                 if is_transient(exc):
                     self.outage.failed(exc)
@@ -217,6 +218,22 @@ class AgentWorker:
                 wait = backoff.next()
             except Exception:
                 log.exception("agent %s: heartbeat failed; retrying", cfg.name)
+
+    def _cancel_orphans(self, lost: list[int]) -> None:
+        """A lost run's Slurm job would run unobserved: cancel it. (A local step is on the
+        lost agent's machine, out of this agent's reach.)"""
+        jobs = [
+            job for executor, job in claims.running_jobs(self.store, lost) if executor == "slurm"
+        ]
+        if jobs:
+            from runs_tui.agent.slurm import cancel_jobs
+
+            cancel_jobs(jobs)
+            log.warning(
+                "agent %s: cancelled the Slurm jobs of lost runs: %s",
+                self.config.name,
+                ", ".join(jobs),
+            )
 
     def _shutdown(self) -> None:
         """Give running runs the grace period, then abort them with "agent stopped"."""
