@@ -201,3 +201,34 @@ def test_the_job_of_a_run_failed_as_lost_is_cancelled(
     wait_for(lambda: statuses(store, [run.id])[run.id] == "failed", 60, "the run failed as lost")
     wait_for(lambda: not queued([job]), 60, "the orphaned job cancelled")
     assert "cancelled the Slurm jobs of lost runs" in a.log("watcher")
+
+
+async def test_a_waiting_job_is_visible_on_the_step_and_in_the_steps_tab(
+    store: Store, tmp_path: Path, agents, db_path: Path
+):
+    path = tmp_path / "held.toml"
+    path.write_text(pipeline_toml("held", [("wait", ["sleep", "300"], [])]))
+    register(store, path)
+    run = ops.new_run(store, "held")
+    slurm_agent(agents, db_path, tmp_path)
+    job = wait_for(lambda: jobs_of(store), 60, "the run's job")[0]  # type: ignore[index]
+    subprocess.run(["scontrol", "hold", job], check=False, capture_output=True)
+
+    def notes() -> tuple[str, str] | None:
+        with store.read() as s:
+            step = s.execute(select(STEP.c.message)).scalar() or ""
+            message = s.execute(select(RUN.c.status_message)).scalar() or ""
+        return (step, message) if "queued in Slurm" in step else None
+
+    step, message = wait_for(notes, 60, "the step to say it is queued")  # type: ignore[misc]
+    assert step.startswith("queued in Slurm (") and message == f"step wait: {step}"
+    assert statuses(store, [run.id]) == {run.id: "running"}
+    app = make_app(store, pipeline="held", clock=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        app.screen.query_one("#details-tabs").active = "tab-steps"
+        await settle(pilot)
+        shown = app.export_screenshot().replace("&#160;", " ")
+        assert f"slurm {job}" in shown and "queued in Slurm" in shown

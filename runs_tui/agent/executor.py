@@ -67,6 +67,7 @@ class Executor:
         self.store, self.claim, self.agent, self.timing = store, claim, agent, timing
         self.agent_stop, self.launcher = agent_stop, launcher
         self.agent_deadline: float | None = None
+        self._shown_detail = ""
         self.writer = RunWriter(store, claim, agent, outage, self._past_deadline)
 
     def run(self) -> str:
@@ -126,6 +127,7 @@ class Executor:
         return env
 
     def _step(self, step: StepDef, params: dict[str, str]) -> int | None:
+        self._shown_detail = ""
         if not self.writer.step_started(step.name):
             self._fence_lost(None, step.name)
         argv = resolve_argv([substitute(arg, params) for arg in step.command])
@@ -200,9 +202,13 @@ class Executor:
             self.writer.log(step, stream, text)
 
     def _check(self, handle: StepHandle, step: str) -> None:
-        """Stop the step if the run was aborted or lost."""
+        """Stop the step if the run was aborted or lost; note where it stands."""
         if self.writer.still_running() is False:
             self._fence_lost(handle, step)
+        detail = handle.detail
+        if detail != self._shown_detail:
+            self._shown_detail = detail
+            self.writer.step_detail(step, detail)
 
     def _past_deadline(self) -> bool:
         return (

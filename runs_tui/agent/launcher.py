@@ -52,6 +52,13 @@ class StepHandle(Protocol):
         with the tools of that place. Never empty."""
         ...
 
+    @property
+    def detail(self) -> str:
+        """Where the step stands there, when the place says more than running or not
+        ("queued in Slurm (Priority)", "running on node7"); "" when it has nothing to add.
+        Shown on the step's row; may cost a query of the scheduler (batched)."""
+        ...
+
     def read(self, timeout: float) -> Line | None:
         """The next line, waiting up to `timeout` seconds; None when none came in time.
 

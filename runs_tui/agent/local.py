@@ -123,6 +123,7 @@ class LocalHandle:
     """A running step: its process, the reader threads of its pipes, and its tracker."""
 
     executor = "local"
+    detail = ""  # a local process is running or it is not: nothing to add
 
     def __init__(self, proc: subprocess.Popen[bytes], tracker: Tracker, max_line: int) -> None:
         self._proc, self._tracker = proc, tracker

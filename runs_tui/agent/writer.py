@@ -59,6 +59,7 @@ class RunWriter:
         self.open_step: str | None = None  # started and not finished: closed if the run fails
         self.output = OutputBuffer(claim.run_id, claim.attempt)
         self._launched: dict[str, str] = {}
+        self._detail: tuple[str, str] | None = None
         # an outage seen by flush_soon / still_running: since when, and when to try again
         self._since: float | None = None
         self._write_failed = False
@@ -71,6 +72,11 @@ class RunWriter:
     def metric(self, report: MetricReport) -> None:
         self.output.metric(report)
 
+    def step_detail(self, name: str, detail: str) -> None:
+        """Where the step stands on its executor (queued, on which node), written with the
+        next flush on the step row and as the run's message."""
+        self._detail = (name, detail)
+
     def step_launched(self, name: str, executor: str, external_id: str) -> None:
         """Where the step runs, written with the next flush: the step row exists already (a
         launch failure is recorded on it), and a step that runs never waits for a write."""
@@ -79,7 +85,8 @@ class RunWriter:
     @property
     def pending(self) -> int:
         """Buffered lines and points, plus one for each other thing not written yet."""
-        return len(self.output) + bool(self._launched) + (self.progress != self.sent_progress)
+        others = bool(self._launched) + bool(self._detail)
+        return len(self.output) + others + (self.progress != self.sent_progress)
 
     def flush(self, allow: Collection[str] = RUNNING_ONLY) -> bool:
         """Write what is buffered, waiting out an outage (no step runs meanwhile); False,
@@ -282,6 +289,11 @@ class RunWriter:
             if self._launched:
                 launched = dict(self._launched)
                 session.execute(self._step_row(launched.pop("name")).values(**launched))
+            if self._detail:
+                name, detail = self._detail
+                session.execute(self._step_row(name).values(message=detail))
+                note = f"step {name}: {detail}" if detail else f"running on {self.agent}"
+                self._fence(session, allow, status_message=note)
         self._discard()
         return True
 
@@ -289,6 +301,7 @@ class RunWriter:
         """Forget what is buffered: written, or not to be written."""
         self.output.clear()
         self._launched = {}
+        self._detail = None
         self.sent_progress = self.progress
 
     def _read_state(self) -> RunState | None:

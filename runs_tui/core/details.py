@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import func, select
 
 from runs_tui.core.db import Store
@@ -51,6 +53,9 @@ def load(store: Store, run_id: int, after_log: int = 0) -> RunDetails | None:
                 STEP.c.started,
                 STEP.c.finished,
                 STEP.c.exit_code,
+                STEP.c.executor,
+                STEP.c.external_id,
+                STEP.c.message,
             )
             .where(STEP.c.run_id == run_id)
             .order_by(STEP.c.attempt, STEP.c.id)
@@ -63,19 +68,14 @@ def load(store: Store, run_id: int, after_log: int = 0) -> RunDetails | None:
                 r["started"],
                 r["finished"],
                 r["exit_code"],
+                r["executor"],
+                r["external_id"],
+                r["message"],
             )
         for step in PipelineDef.from_json(definition).order():
             got = latest.get(step.name)
             details.steps.append(
-                StepInfo(
-                    step.name,
-                    tuple(step.parents),
-                    got.status,
-                    got.attempt,
-                    got.started,
-                    got.finished,
-                    got.exit_code,
-                )
+                replace(got, parents=tuple(step.parents))
                 if got
                 else StepInfo(step.name, tuple(step.parents))
             )

@@ -163,7 +163,8 @@ class EventInfo:
 @dataclass(frozen=True)
 class StepInfo:
     """A step of the pipeline and what its latest attempt did (None: not run yet);
-    `executor` and `external_id` say where it ran (e.g. "local", a pid)."""
+    `executor` and `external_id` say where it ran (e.g. "local", a pid; "slurm", a job
+    id), `message` where it stands there or why it ended."""
 
     name: str
     parents: tuple[str, ...]
@@ -174,6 +175,7 @@ class StepInfo:
     exit_code: int | None = None
     executor: str = ""
     external_id: str = ""
+    message: str = ""
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,7 @@ def steps_table(d: RunDetails, at: float) -> Table:
         "Duration",
         "Exit",
         "Where",
+        "Note",
         "After",
         box=None,
         padding=(0, 1),
@@ -162,6 +163,7 @@ def steps_table(d: RunDetails, at: float) -> Table:
             _safe(took),
             _safe("" if s.exit_code is None else s.exit_code),
             _safe(where(s)),
+            Text(one_line(s.message, limit=50), style=Style(dim=True)),
             _safe(", ".join(s.parents) or "—"),
         )
     return table
