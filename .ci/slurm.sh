@@ -68,23 +68,29 @@ AutoDetect=off
 NodeName=$node Name=gpu File=$state/gpu[0-1]
 CONF
 
-pgrep -x munged >/dev/null || su -s /bin/sh munge -c /usr/sbin/munged
+# A munged killed hard (a machine handed over, a CI run's end) leaves its socket, lock
+# and pid file behind: --force takes them over instead of refusing to start.
+pgrep -x munged >/dev/null ||
+    start-stop-daemon --start --quiet --chuid munge --exec /usr/sbin/munged -- --force
 for _ in $(seq 1 50); do munge -n </dev/null >/dev/null 2>&1 && break; sleep 0.1; done
 if pgrep -x slurmctld >/dev/null; then
-    scontrol reconfigure >/dev/null 2>&1 || true  # running already: take this config
+    timeout 10 scontrol reconfigure >/dev/null 2>&1 || true  # running already: this config
 else
     /usr/sbin/slurmctld
 fi
 pgrep -x slurmd >/dev/null || /usr/sbin/slurmd
 
-for _ in $(seq 1 60); do
-    if sinfo -h -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; then
+# A controller killed hard may take a while to take its port back: wait up to 4 minutes,
+# each question bounded so that an unreachable controller cannot stretch the wait.
+deadline=$((SECONDS + 240))
+while [ "$SECONDS" -lt "$deadline" ]; do
+    if timeout 5 sinfo -h -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; then
         echo debug
         exit 0
     fi
-    scontrol update nodename="$node" state=resume >/dev/null 2>&1 || true
-    sleep 0.5
+    timeout 5 scontrol update nodename="$node" state=resume >/dev/null 2>&1 || true
+    sleep 1
 done
-echo "slurm did not come up: $(sinfo 2>&1 | tail -n 2)" >&2
+echo "slurm did not come up: $(timeout 5 sinfo 2>&1 | tail -n 2)" >&2
 tail -n 20 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2 || true
 exit 1
