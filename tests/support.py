@@ -123,3 +123,25 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         timeout=60,
         check=False,
     )
+
+
+def open_concurrently(url: str, openers: int = 4) -> list[BaseException]:
+    """Open (and so upgrade) the store at `url` from several threads at once; what failed."""
+    import threading
+
+    from runs_tui.core.db import open_store
+
+    errors: list[BaseException] = []
+
+    def opener() -> None:
+        try:
+            open_store(url).dispose()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=opener) for _ in range(openers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
-from support import Agents, pipeline_toml
+from support import Agents, open_concurrently, pipeline_toml
 
 from runs_tui.agent import claims
 from runs_tui.core import details, ops
@@ -186,20 +185,7 @@ def test_version_two_is_upgraded_keeping_every_run_with_a_definition(before_vers
 
 def test_concurrent_openers_upgrade_version_two_once(before_versions):
     url = before_versions[0]
-    errors: list[BaseException] = []
-
-    def opener() -> None:
-        try:
-            open_store(url).dispose()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=opener) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert open_concurrently(url) == []
     store = open_store(url)
     try:
         with store.read() as s:

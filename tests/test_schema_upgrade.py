@@ -3,11 +3,11 @@ SQLite and PostgreSQL, keeping its rows; concurrent openers upgrade it once."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, insert, inspect, select, text
+from support import open_concurrently
 
 from runs_tui.core import ops
 from runs_tui.core.db import Store, StoreError, open_store
@@ -89,20 +89,7 @@ def test_version_one_is_upgraded_in_place_keeping_rows(version_one: str, tmp_pat
 
 
 def test_concurrent_openers_upgrade_once(version_one: str):
-    errors: list[BaseException] = []
-
-    def opener() -> None:
-        try:
-            open_store(version_one).dispose()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=opener) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert open_concurrently(version_one) == []
     store = open_store(version_one)
     try:
         assert _version(store) == "3"
