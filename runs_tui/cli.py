@@ -120,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
         help="slurm: folder for the jobs' output, shared with the compute nodes "
         "(default: slurm-spool in the user data dir)",
     )
+    agent.add_argument(
+        "--detach",
+        action="store_true",
+        help="slurm: on SIGTERM/SIGINT leave the runs and their jobs running, for the next "
+        "agent of the same --name to adopt (default: abort them after --grace)",
+    )
 
     tag = sub.add_parser("tag", parents=[common], help="add or remove tags")
     tag.add_argument("runs", nargs="+", metavar="RUN")
@@ -272,6 +278,7 @@ def _agent(source: RunSource, args: argparse.Namespace) -> int:
         sbatch_args=args.sbatch_arg,
         spool=args.spool,
         max_line=args.max_line,
+        detach=args.detach,
     )
     if args.name:
         config.name = args.name

@@ -27,7 +27,7 @@ class Agents:
         n = len(self.procs)
         name = name or f"agent{n}"
         argv = [sys.executable, "-m", "runs_tui", "agent", "--db", self.db, "--name", name, *args]
-        log = (self.logs / f"{name}.log").open("wb")
+        log = (self.logs / f"{name}.log").open("ab")  # a restarted agent adds to it
         proc = subprocess.Popen(
             argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
         )

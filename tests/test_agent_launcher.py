@@ -3,13 +3,14 @@ refuses an executor it does not know."""
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
 import pytest
 import tomli_w
 from sqlalchemy import select
-from support import Agents
+from support import Agents, run_cli, wait_for
 
 from runs_tui.agent.worker import AgentConfig, make_launcher
 from runs_tui.core import ops
@@ -70,3 +71,30 @@ def test_unknown_executor_is_refused_naming_option_and_value():
     with pytest.raises(ValueError, match=r"unknown executor 'k8s' \(known: local, slurm\)"):
         make_launcher("k8s")
     assert make_launcher("local").executor == "local"
+
+
+def test_detach_is_refused_for_local_steps_and_odd_spools_are_refused(db_path: Path):
+    with pytest.raises(ValueError, match=r"^--detach: local steps end with their agent"):
+        AgentConfig(detach=True).check()
+    AgentConfig(executor="slurm", detach=True).check()
+    with pytest.raises(ValueError, match=r"^--spool '/data/100%/x': Slurm cannot take"):
+        AgentConfig(executor="slurm", spool="/data/100%/x").check()
+    done = run_cli("agent", "--db", str(db_path), "--detach", "--once")
+    assert done.returncode == 2 and "--detach: local steps end with their agent" in done.stderr
+
+
+def test_a_second_live_agent_of_the_same_name_is_refused(db_path: Path, agents, store: Store):
+    """Two processes of one name would follow, and adopt, the same runs."""
+    a: Agents = agents(str(db_path))
+    first = a.start("--poll", "0.2", name="twin")
+    wait_for(lambda: "queues default" in a.log("twin"), 60, "the first agent to start")
+    done = run_cli("agent", "--db", str(db_path), "--name", "twin", "--once")
+    assert done.returncode == 2, done.stderr
+    assert f"agent 'twin' is already running on {socket.gethostname()} (pid {first.pid})" in (
+        done.stderr
+    )
+    assert first.poll() is None
+    first.kill()
+    first.wait(timeout=30)
+    again = run_cli("agent", "--db", str(db_path), "--name", "twin", "--once")
+    assert again.returncode == 0, again.stderr  # the killed one is not alive: its name is free

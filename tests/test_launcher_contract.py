@@ -50,6 +50,12 @@ class Subject:
         )
 
 
+def ready(handle: StepHandle) -> bool:
+    """The step said "ready" on stdout (and nothing else came first)."""
+    line = handle.read(0.1)
+    return line is not None and (line.stream, line.raw) == ("stdout", b"ready\n")
+
+
 def _local(tmp_path: Path) -> Subject:
     return Subject("local", make_launcher("local"), tmp_path, slack=0.0)
 
@@ -170,7 +176,7 @@ def test_stop_leaves_nothing_of_a_step_that_ignores_sigterm(launcher: Subject, m
     )
     handle = launcher.start(["sh", "-c", script, marker])
     try:
-        wait_for(lambda: handle.read(0.1) == ("stdout", b"ready\n"), 20 + launcher.slack, "ready")
+        wait_for(lambda: ready(handle), 20 + launcher.slack, "ready")
         wait_for(lambda: len(pids_with(marker)) >= 4, 10, f"the step's four processes ({marker})")
         grace = 1.0
         t0 = time.monotonic()
@@ -213,7 +219,7 @@ def test_stop_reaches_every_descendant_however_it_left(launcher: Subject, marker
     script = 'trap "" TERM\n' + script.replace("M", marker)
     handle = launcher.start(["sh", "-c", script, marker])
     try:
-        wait_for(lambda: handle.read(0.1) == ("stdout", b"ready\n"), 20 + launcher.slack, "ready")
+        wait_for(lambda: ready(handle), 20 + launcher.slack, "ready")
         wait_for(lambda: len(pids_with(marker)) >= surely_alive, 10, "the descendants")
         stopped = handle.stop(0.5)
         left = pids_with(marker)

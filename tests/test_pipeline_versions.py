@@ -167,7 +167,7 @@ def test_version_two_is_upgraded_keeping_every_run_with_a_definition(before_vers
     store = open_store(url)
     try:
         with store.read() as s:
-            assert s.get(Meta, "schema_version").value == str(SCHEMA_VERSION) == "3"
+            assert s.get(Meta, "schema_version").value == str(SCHEMA_VERSION) == "4"
             rows = s.execute(
                 select(RUN.c.id, RUN.c.status, VERSION.c.definition, PIPELINE.c.definition)
                 .join(VERSION, VERSION.c.id == RUN.c.definition_id)

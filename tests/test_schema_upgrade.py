@@ -15,6 +15,7 @@ from runs_tui.core.models import SCHEMA_VERSION, STEP, Meta
 from runs_tui.core.registry import register
 
 NEW_COLUMNS = ("executor", "external_id")
+OFFSET_COLUMNS = ("out_offset", "err_offset")  # version 4
 
 
 def _url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
@@ -41,7 +42,7 @@ def version_one(request: pytest.FixtureRequest, tmp_path: Path, pipeline_file: P
         store.dispose()
     engine = create_engine(url)
     with engine.begin() as conn:
-        for column in NEW_COLUMNS:
+        for column in (*NEW_COLUMNS, *OFFSET_COLUMNS):
             conn.execute(text(f"ALTER TABLE steprun DROP COLUMN {column}"))
         conn.execute(text("UPDATE meta SET value = '1' WHERE key = 'schema_version'"))
     engine.dispose()
@@ -64,7 +65,7 @@ def _version(store: Store) -> str:
 def test_version_one_is_upgraded_in_place_keeping_rows(version_one: str, tmp_path: Path):
     store = open_store(version_one)
     try:
-        assert _version(store) == str(SCHEMA_VERSION) == "3"
+        assert _version(store) == str(SCHEMA_VERSION) == "4"
         with store.read() as s:
             rows = s.execute(
                 select(STEP.c.name, STEP.c.status, STEP.c.executor, STEP.c.external_id)
@@ -80,6 +81,9 @@ def test_version_one_is_upgraded_in_place_keeping_rows(version_one: str, tmp_pat
     for column in NEW_COLUMNS:
         nullable, default = upgraded[column]
         assert not nullable and default is not None and "''" in default, upgraded[column]
+    for column in OFFSET_COLUMNS:
+        nullable, default = upgraded[column]
+        assert not nullable and default is not None and "0" in default, upgraded[column]
     if version_one.startswith("sqlite"):  # PostgreSQL: one database per test, checked above
         fresh = open_store(f"sqlite:///{tmp_path / 'fresh.db'}")
         try:
@@ -92,8 +96,8 @@ def test_concurrent_openers_upgrade_once(version_one: str):
     assert open_concurrently(version_one) == []
     store = open_store(version_one)
     try:
-        assert _version(store) == "3"
-        assert set(NEW_COLUMNS) <= set(_columns(store))
+        assert _version(store) == "4"
+        assert {*NEW_COLUMNS, *OFFSET_COLUMNS} <= set(_columns(store))
     finally:
         store.dispose()
 
@@ -101,9 +105,9 @@ def test_concurrent_openers_upgrade_once(version_one: str):
 def test_newer_version_is_still_refused_untouched(version_one: str):
     engine = create_engine(version_one)
     with engine.begin() as conn:
-        conn.execute(text("UPDATE meta SET value = '4' WHERE key = 'schema_version'"))
+        conn.execute(text("UPDATE meta SET value = '5' WHERE key = 'schema_version'"))
     engine.dispose()
-    with pytest.raises(StoreError, match=r"schema version 4, newer than this runs-tui"):
+    with pytest.raises(StoreError, match=r"schema version 5, newer than this runs-tui"):
         open_store(version_one)
     engine = create_engine(version_one)
     with engine.connect() as conn:

@@ -10,9 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from slurm_support import job_state, needs_slurm
 from support import wait_for
 
+from runs_tui.agent.launcher import LaunchError
 from runs_tui.agent.slurm import SlurmLauncher, parse_exit, resource_args, time_limit
 from runs_tui.core.pipelines import Resources
 
@@ -100,12 +102,39 @@ def test_a_job_cancelled_behind_the_launchers_back_ends_as_killed(tmp_path: Path
         handle.close()
 
 
-def test_a_job_slurm_forgot_is_lost(tmp_path: Path):
+def test_a_job_slurm_forgot_cannot_be_adopted(tmp_path: Path):
     launcher = SlurmLauncher(spool=tmp_path / "spool", poll=0.2)
-    handle = launcher.adopt("999999999", tmp_path / "x.out", tmp_path / "x.err", (0, 0))
-    assert drain(handle) == []
-    assert handle.poll() == 1
-    assert handle.detail == "slurm job lost (job 999999999)"
+    with pytest.raises(LaunchError, match=r"^slurm job lost \(job 999999999\): Slurm no longer"):
+        launcher.adopt("999999999", (0, 0))
+
+
+def test_an_adopter_reads_on_from_the_stored_offsets(tmp_path: Path):
+    """Each line carries where it ends in its file; a handle adopted from the end of the
+    third line returns exactly the lines after it, on both streams."""
+    launcher = SlurmLauncher(spool=tmp_path / "spool", poll=0.2)
+    script = "for i in 1 2 3 4 5 6; do echo out $i; echo err $i >&2; sleep 0.3; done"
+    first = launcher.start(
+        ["sh", "-c", script], dict(os.environ), str(tmp_path), Resources(), "p#1/s"
+    )
+    job, got, ends = first.external_id, [], {"stdout": 0, "stderr": 0}
+    while len([g for g in got if g[0] == "stdout"]) < 3:
+        line = first.read(0.2)
+        if line is not None and (line.stream, ends[line.stream]) and len(got) < 6:
+            got.append((line.stream, line.raw))
+            assert line.end is not None and line.end > ends[line.stream]
+            ends[line.stream] = line.end
+    first.release()
+    assert job_state(job) in ("RUNNING", "PENDING", "COMPLETED"), "release leaves the job"
+    second = launcher.adopt(job, (ends["stdout"], ends["stderr"]))
+    try:
+        rest = drain(second)
+        assert second.poll() == 0
+    finally:
+        second.close()
+    out = [raw for stream, raw in got + rest if stream == "stdout"]
+    err = [raw for stream, raw in got + rest if stream == "stderr"]
+    assert out == [f"out {i}\n".encode() for i in range(1, 7)]
+    assert err == [f"err {i}\n".encode() for i in range(1, 7)]
 
 
 def test_one_squeue_per_poll_for_all_jobs(tmp_path: Path):

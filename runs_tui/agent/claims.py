@@ -12,8 +12,10 @@ import os
 import socket
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import and_, func, select, update
+from sqlmodel import Session
 
 from runs_tui.core.db import Store, now
 from runs_tui.core.models import PIPELINE, RUN, STEP, VERSION, Agent, Event
@@ -36,10 +38,41 @@ class Claim:
         return f"{self.pipeline}#{self.number}"
 
 
+class AgentRunning(Exception):
+    """Another live process on this machine is already this agent: two would follow (and
+    adopt) the same runs."""
+
+
+def _alive_agent(pid: int) -> bool:
+    """Whether `pid` is a live runs-tui process of this machine (not a reused pid)."""
+    if pid == os.getpid():
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # cannot tell: assume it is
+    return b"runs-tui" in cmdline or b"runs_tui" in cmdline
+
+
 def register(store: Store, name: str, queues: Sequence[str]) -> None:
+    """Record the agent as started; AgentRunning if a live process of this machine
+    already is it."""
     t = now()
     with store.write() as session:
         agent = session.get(Agent, name)
+        host = socket.gethostname()
+        if (
+            agent is not None
+            and agent.stopped is None
+            and agent.host == host
+            and _alive_agent(agent.pid)
+        ):
+            raise AgentRunning(
+                f"agent {name!r} is already running on {host} (pid {agent.pid}); "
+                "give this one another --name"
+            )
         if agent is None:
             agent = Agent(
                 name=name,
@@ -128,18 +161,85 @@ def claim(store: Store, name: str, queues: Sequence[str]) -> Claim | None:
                 message=f"attempt {attempt} on {name}",
             )
         )
-        info = session.execute(
-            select(
-                RUN.c.number,
-                PIPELINE.c.name,
-                func.coalesce(VERSION.c.definition, PIPELINE.c.definition).label("definition"),
-                PIPELINE.c.path,
+        return _claim_of(session, run_id, attempt)
+
+
+def _claim_of(session: Session, run_id: int, attempt: int) -> Claim:
+    info = session.execute(
+        select(
+            RUN.c.number,
+            PIPELINE.c.name,
+            func.coalesce(VERSION.c.definition, PIPELINE.c.definition).label("definition"),
+            PIPELINE.c.path,
+        )
+        .join(PIPELINE, PIPELINE.c.id == RUN.c.pipeline_id)
+        .outerjoin(VERSION, VERSION.c.id == RUN.c.definition_id)  # NULL: see models.Run
+        .where(RUN.c.id == run_id)
+    ).one()
+    return Claim(run_id, attempt, info.name, info.number, info.definition, info.path)
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """A run an earlier process of this agent left Running (it was killed, or detached),
+    taken over as it stands: `step` is the step still running on the executor, if any,
+    known there as `external_id`, its output stored up to `offsets`."""
+
+    claim: Claim
+    step: str | None = None
+    external_id: str = ""
+    offsets: tuple[int, int] = (0, 0)
+
+
+def adopt(store: Store, name: str, executor: str) -> list[Adoption]:
+    """Take over this agent's Running runs whose running step (if any) is a job of
+    `executor` with a known id: their heartbeat is renewed in the same transaction, so no
+    agent fails them as lost. A run whose step cannot be followed (a local process, a job
+    whose id was never recorded) is left alone: it is failed as lost in time."""
+    taken: list[Adoption] = []
+    with store.write() as session:
+        runs = session.execute(
+            select(RUN.c.id, RUN.c.attempt).where(
+                RUN.c.status == Status.RUNNING, RUN.c.agent == name
             )
-            .join(PIPELINE, PIPELINE.c.id == RUN.c.pipeline_id)
-            .outerjoin(VERSION, VERSION.c.id == RUN.c.definition_id)  # NULL: see models.Run
-            .where(RUN.c.id == run_id)
-        ).one()
-        return Claim(run_id, attempt, info.name, info.number, info.definition, info.path)
+        ).all()
+        for run_id, attempt in runs:
+            steps = session.execute(
+                select(
+                    STEP.c.name,
+                    STEP.c.executor,
+                    STEP.c.external_id,
+                    STEP.c.out_offset,
+                    STEP.c.err_offset,
+                ).where(
+                    STEP.c.run_id == run_id,
+                    STEP.c.attempt == attempt,
+                    STEP.c.status == Status.RUNNING,
+                )
+            ).all()
+            if len(steps) > 1 or any(s.executor != executor or not s.external_id for s in steps):
+                continue
+            t = now()
+            changed = session.execute(
+                update(RUN)
+                .where(
+                    RUN.c.id == run_id,
+                    RUN.c.attempt == attempt,
+                    RUN.c.agent == name,
+                    RUN.c.status == Status.RUNNING,
+                )
+                .values(heartbeat=t, updated=t, status_message=f"adopted by {name}")
+            ).rowcount  # type: ignore[attr-defined]
+            if not changed:
+                continue
+            claim = _claim_of(session, run_id, attempt)
+            if steps:
+                step = steps[0]
+                found = (step.name, step.external_id, (step.out_offset, step.err_offset))
+                taken.append(Adoption(claim, *found))
+            else:
+                taken.append(Adoption(claim))
+    return taken
 
 
 def fail_lost(

@@ -13,8 +13,15 @@ from typing import NoReturn
 
 from sqlalchemy import select
 
-from runs_tui.agent.claims import Claim
-from runs_tui.agent.launcher import LaunchError, StepHandle, StepLauncher, Stopped
+from runs_tui.agent.claims import Adoption, Claim
+from runs_tui.agent.launcher import (
+    Adopting,
+    LaunchError,
+    Releasable,
+    StepHandle,
+    StepLauncher,
+    Stopped,
+)
 from runs_tui.agent.outage import Outage, StoreFailure
 from runs_tui.agent.protocol import BadReport, MetricReport, ProgressReport, parse
 from runs_tui.agent.writer import RunWriter
@@ -52,7 +59,9 @@ def resolve_argv(argv: list[str]) -> list[str]:
 
 class Executor:
     """Runs one claim to its end; `agent_stop` is set when the agent is shutting down
-    and `agent_deadline` then says when a still-running run is aborted."""
+    and `agent_deadline` then says when a still-running run is aborted, unless the agent
+    is `detaching`: then the run is left Running, its step too, for a later agent to
+    adopt. An `adoption` is a run taken over from an earlier process of this agent."""
 
     def __init__(
         self,
@@ -63,15 +72,18 @@ class Executor:
         agent_stop: threading.Event,
         launcher: StepLauncher,
         outage: Outage,
+        adoption: Adoption | None = None,
     ) -> None:
         self.store, self.claim, self.agent, self.timing = store, claim, agent, timing
-        self.agent_stop, self.launcher = agent_stop, launcher
+        self.agent_stop, self.launcher, self.adoption = agent_stop, launcher, adoption
         self.agent_deadline: float | None = None
+        self.detaching = False
+        self._released = False
         self._shown_detail = ""
         self.writer = RunWriter(store, claim, agent, outage, self._past_deadline)
 
     def run(self) -> str:
-        """Execute the run; returns "completed", "failed", "aborted" or "lost"."""
+        """Execute the run; returns "completed", "failed", "aborted", "lost" or "detached"."""
         try:
             return self._run()
         except StopRun as stop:
@@ -95,6 +107,8 @@ class Executor:
                     f"step {step.name!r} completed in attempt {done[step.name]}; not run again",
                 )
                 continue
+            if self.detaching and self.agent_stop.is_set():
+                raise StopRun("detached")  # between steps: the adopter starts the next one
             code = self._step(step, params)
             if code != 0:
                 why = (
@@ -128,6 +142,26 @@ class Executor:
 
     def _step(self, step: StepDef, params: dict[str, str]) -> int | None:
         self._shown_detail = ""
+        adoption, self.adoption = self.adoption, None
+        if adoption is not None and adoption.step == step.name:
+            handle = self._adopt(adoption)
+        else:
+            handle = self._launch(step, params)
+        try:
+            code = self._follow(step.name, handle)
+        except StoreFailure:
+            handle.stop(self.timing.grace)  # as for an abort; then the run is failed
+            raise
+        finally:
+            if self._released and isinstance(handle, Releasable):
+                handle.release()
+            else:
+                handle.close()
+        status = Status.COMPLETED if code == 0 else Status.FAILED
+        self.writer.step_finished(step.name, status, code)
+        return code
+
+    def _launch(self, step: StepDef, params: dict[str, str]) -> StepHandle:
         if not self.writer.step_started(step.name):
             self._fence_lost(None, step.name)
         argv = resolve_argv([substitute(arg, params) for arg in step.command])
@@ -140,30 +174,45 @@ class Executor:
                 f"{self.claim.ref}/{step.name}",
             )
         except LaunchError as exc:
-            message = str(exc)
-            self.writer.log(step.name, "agent", message)
-            self.writer.step_finished(step.name, Status.FAILED, None, message)
-            self.writer.finish(Status.FAILED, f"step {step.name!r}: {message}")
-            raise StopRun("failed") from None
+            self._cannot_follow(step.name, str(exc))
+        self.writer.step_launched(step.name, handle.executor, handle.external_id)
+        log.info(
+            "run %s attempt %d: step %s started (%s %s)",
+            self.claim.ref,
+            self.claim.attempt,
+            step.name,
+            handle.executor,
+            handle.external_id,
+        )
+        return handle
+
+    def _adopt(self, adoption: Adoption) -> StepHandle:
+        """Follow the step an earlier process of this agent left running, from where the
+        stored log ends."""
+        name, job = adoption.step or "", adoption.external_id
+        self.writer.open_step = name
+        if not isinstance(self.launcher, Adopting):
+            self._cannot_follow(name, f"the {self.launcher.executor} executor cannot adopt {job}")
         try:
-            self.writer.step_launched(step.name, handle.executor, handle.external_id)
-            log.info(
-                "run %s attempt %d: step %s started (%s %s)",
-                self.claim.ref,
-                self.claim.attempt,
-                step.name,
-                handle.executor,
-                handle.external_id,
-            )
-            code = self._follow(step.name, handle)
-        except StoreFailure:
-            handle.stop(self.timing.grace)  # as for an abort; then the run is failed
-            raise
-        finally:
-            handle.close()
-        status = Status.COMPLETED if code == 0 else Status.FAILED
-        self.writer.step_finished(step.name, status, code)
-        return code
+            handle = self.launcher.adopt(job, adoption.offsets)
+        except LaunchError as exc:
+            self._cannot_follow(name, str(exc))
+        out, err = adoption.offsets
+        self.writer.log(
+            name,
+            "agent",
+            f"{self.agent} adopted {handle.executor} job {job} (step {name}); its output "
+            f"goes on from byte {out} of stdout and {err} of stderr",
+        )
+        log.info("run %s attempt %d: adopted job %s", self.claim.ref, self.claim.attempt, job)
+        return handle
+
+    def _cannot_follow(self, step: str, message: str) -> NoReturn:
+        """The step could not be started (or taken over): the run fails, saying why."""
+        self.writer.log(step, "agent", message)
+        self.writer.step_finished(step, Status.FAILED, None, message)
+        self.writer.finish(Status.FAILED, f"step {step!r}: {message}")
+        raise StopRun("failed")
 
     def _follow(self, step: str, handle: StepHandle) -> int | None:
         """Report the step's output and stop it when the run stops being ours; returns its
@@ -173,7 +222,11 @@ class Executor:
             line = handle.read(timeout=0.1)
             if line is not None:
                 self._line(step, line.stream, line.raw)
+                if line.end is not None:
+                    self.writer.reached(step, line.stream, line.end)
             mono = time.monotonic()
+            if self.detaching and self.agent_stop.is_set():
+                self._detach(handle, step)
             if self._past_deadline():
                 self._agent_stopped(handle, step)
             if self.writer.pending and (
@@ -209,6 +262,17 @@ class Executor:
         if detail != self._shown_detail:
             self._shown_detail = detail
             self.writer.step_detail(step, detail)
+
+    def _detach(self, handle: StepHandle, step: str) -> NoReturn:
+        """Leave the step running and the run Running, its output stored up to here, for
+        the next process of this agent to adopt."""
+        job = f"{handle.executor} job {handle.external_id}"
+        self.writer.log(step, "agent", f"{self.agent} detached; {job} keeps running")
+        self.writer.step_detail(step, f"{job} left running by {self.agent} (detached)")
+        if not self.writer.flush():
+            self._fence_lost(handle, step)
+        self._released = True
+        raise StopRun("detached")
 
     def _past_deadline(self) -> bool:
         return (

@@ -8,7 +8,7 @@ from spool files, `scancel`) implements the same two protocols.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from runs_tui.core.pipelines import Resources
 
@@ -19,10 +19,13 @@ class LaunchError(Exception):
 
 class Line(NamedTuple):
     """One line of a step's output: `raw` keeps its newline (none on a last, unfinished line)
-    and its bytes undecoded, so the executor alone decides how to read it."""
+    and its bytes undecoded, so the executor alone decides how to read it. `end` is where
+    the line ends in its stream's file, for a launcher whose output outlives the agent (a
+    later agent reads on from the last `end` stored with the log); None for pipes."""
 
     stream: str
     raw: bytes
+    end: int | None = None
 
 
 class Stopped(NamedTuple):
@@ -117,4 +120,26 @@ class StepLauncher(Protocol):
         logs what it ignores. `name` shows the step in logs and job lists.
 
         Raises LaunchError when the step cannot be started."""
+        ...
+
+
+@runtime_checkable
+class Adopting(Protocol):
+    """A launcher whose steps outlive the agent that started them (a scheduler's jobs): a
+    later agent takes a step over instead of losing its run. Its handles also have
+    `release()`, for an agent that leaves on purpose (`--detach`)."""
+
+    def adopt(self, external_id: str, offsets: tuple[int, int]) -> StepHandle:
+        """Follow the step known as `external_id`, its output from `offsets` (stdout,
+        stderr: the `Line.end`s last stored) on. Raises LaunchError when the place does not
+        know the step any more."""
+        ...
+
+
+@runtime_checkable
+class Releasable(Protocol):
+    """A handle whose step can go on without the agent."""
+
+    def release(self) -> None:
+        """Stop following the step and leave it running (instead of `close`)."""
         ...

@@ -193,11 +193,25 @@ class SlurmLauncher:
             self._states[job_id] = JobState("PENDING")
         return SlurmHandle(self, job_id, out, err)
 
-    def adopt(self, job_id: str, out: Path, err: Path, offsets: tuple[int, int]) -> SlurmHandle:
-        """Follow a job another agent started, from the offsets it had reached."""
+    def adopt(self, external_id: str, offsets: tuple[int, int]) -> SlurmHandle:
+        """Follow a job another agent started, its output files (as Slurm knows them) from
+        the offsets that agent had stored."""
+        done = _run(
+            [
+                "squeue",
+                f"--jobs={external_id}",
+                "--states=all",
+                "--noheader",
+                "--Format=JobID:|,STDOUT:|,STDERR:|",
+            ]
+        )
+        found = done.stdout.strip().split("|") if done.returncode == 0 else []
+        if len(found) < 3 or found[0] != external_id or not found[1] or not found[2]:
+            raise LaunchError(f"slurm job lost (job {external_id}): Slurm no longer knows it")
         with self._lock:
-            self._states[job_id] = JobState("UNKNOWN")
-        return SlurmHandle(self, job_id, out, err, offsets)
+            self._states[external_id] = JobState("UNKNOWN")
+            self._checked = 0.0
+        return SlurmHandle(self, external_id, Path(found[1]), Path(found[2]), offsets)
 
     def state(self, job_id: str) -> JobState:
         """The job's state as of the last poll; one `squeue` serves every job."""
@@ -242,9 +256,9 @@ class SlurmLauncher:
         state = fields.get("JobState", "")
         if done.returncode != 0 or not state:
             return JobState("LOST")
-        if state not in ENDED:
-            return JobState(state, fields.get("Reason", ""), fields.get("NodeList", ""))
         reason, node = fields.get("Reason", ""), fields.get("NodeList", "")
+        if state not in ENDED:
+            return JobState(state, reason, node)
         return JobState(state, reason, node, parse_exit(fields.get("ExitCode", "")))
 
     def cancel(self, job_id: str, signal: str | None = None) -> None:
@@ -274,8 +288,9 @@ class _Tail:
     def _cut(self, line: bytes) -> bytes:
         return line[: self.max_line] + self._note + b"\n"
 
-    def read(self) -> list[bytes]:
-        """Whole lines written since the last read (from at most CHUNK more bytes)."""
+    def read(self) -> list[tuple[bytes, int]]:
+        """Whole lines written since the last read (from at most CHUNK more bytes), each
+        with the offset just past it in the file."""
         try:
             with self.path.open("rb") as f:
                 f.seek(self.offset + len(self._partial))
@@ -283,20 +298,22 @@ class _Tail:
         except FileNotFoundError:
             return []
         buf, pos, out = self._partial + data, 0, []
+        base = self.offset  # where the buffer starts in the file
         while (end := buf.find(b"\n", pos)) >= 0:
             line = buf[pos : end + 1]
             if self._skipping:
                 self._skipping = False  # the end of a line already cut: dropped
             else:
-                out.append(line if len(line) - 1 <= self.max_line else self._cut(line))
+                kept = line if len(line) - 1 <= self.max_line else self._cut(line)
+                out.append((kept, base + end + 1))
             pos = end + 1
         rest = buf[pos:]
         if self._skipping or len(rest) > self.max_line:
             if not self._skipping:
-                out.append(self._cut(rest))
+                out.append((self._cut(rest), base + len(buf)))
                 self._skipping = True
             rest = b""
-        self.offset += len(buf) - len(rest)  # the old partial started at the old offset
+        self.offset = base + len(buf) - len(rest)
         self._partial = rest
         return out
 
@@ -307,11 +324,11 @@ class _Tail:
         except FileNotFoundError:
             return True
 
-    def rest(self) -> list[bytes]:
+    def rest(self) -> list[tuple[bytes, int]]:
         """The unfinished last line, once the job has ended."""
         last, self._partial = self._partial, b""
         self.offset += len(last)
-        return [last] if last else []
+        return [(last, self.offset)] if last else []
 
 
 class SlurmHandle:
@@ -361,12 +378,12 @@ class SlurmHandle:
         while not self._ready and not self._done:
             ended = self._launcher.state(self._job).ended  # before reading: no line is missed
             for stream, tail in self._tails.items():
-                self._ready.extend(Line(stream, raw) for raw in tail.read())
+                self._ready.extend(Line(stream, raw, end) for raw, end in tail.read())
             if self._ready:
                 break
             if ended and all(t.drained() for t in self._tails.values()):
                 for stream, tail in self._tails.items():
-                    self._ready.extend(Line(stream, raw) for raw in tail.rest())
+                    self._ready.extend(Line(stream, raw, end) for raw, end in tail.rest())
                 self._done = True
                 break
             left = deadline - time.monotonic()
@@ -399,6 +416,10 @@ class SlurmHandle:
         while time.monotonic() < end and not self._launcher.state(self._job).ended:
             time.sleep(0.1)
         return Stopped(self.poll())  # one job: its processes are Slurm's to count
+
+    def release(self) -> None:
+        """Leave the job running, and its spool files, for a later agent to adopt."""
+        self._launcher.forget(self._job)
 
     def close(self) -> None:
         """A job still queued or running is cancelled: no step outlives the executor's

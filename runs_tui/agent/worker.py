@@ -2,6 +2,8 @@
 
 On SIGTERM or SIGINT the agent stops claiming, lets its runs finish within the
 grace period, then aborts what is left with "agent stopped": none stays Running.
+With `--detach` (Slurm) it leaves them Running, their jobs too, and the next agent of
+the same name adopts them when it starts, as it adopts those of an agent killed outright.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from runs_tui.agent import claims
 from runs_tui.agent.executor import Executor, Timing
-from runs_tui.agent.launcher import StepLauncher
+from runs_tui.agent.launcher import Adopting, StepLauncher
 from runs_tui.agent.local import LocalLauncher
 from runs_tui.agent.outage import (
     Backoff,
@@ -72,6 +74,7 @@ class AgentConfig:
     sbatch_args: list[str] = field(default_factory=list)
     spool: str | None = None
     max_line: int = MAX_LINE
+    detach: bool = False
 
     def check(self) -> None:
         """Reject settings that cannot work; the error names the option and value."""
@@ -93,6 +96,13 @@ class AgentConfig:
             raise ValueError(
                 f"--executor {self.executor!r}: unknown executor (known: {', '.join(EXECUTORS)})"
             )
+        if self.detach and self.executor == "local":
+            raise ValueError(
+                "--detach: local steps end with their agent; only --executor slurm can leave "
+                "its jobs running for the next agent"
+            )
+        if self.spool is not None and any(c in self.spool for c in "|%\n"):
+            raise ValueError(f"--spool {self.spool!r}: Slurm cannot take '|', '%' or a newline")
 
 
 class AgentWorker:
@@ -123,9 +133,16 @@ class AgentWorker:
             )
         except GaveUp:
             return 0
+        except claims.AgentRunning as exc:
+            log.error("%s", exc)
+            return 2
         log.info(
             "agent %s: queues %s, concurrency %d", cfg.name, ",".join(cfg.queues), cfg.concurrency
         )
+        try:
+            self._adopt()
+        except GaveUp:
+            return 0
         beat = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
         beat.start()
         try:
@@ -162,11 +179,35 @@ class AgentWorker:
             self.wake.wait(cfg.poll * random.uniform(0.8, 1.2))
             self.wake.clear()
 
-    def _start(self, claim: claims.Claim) -> None:
-        log.info("agent %s: claimed %s (attempt %d)", self.config.name, claim.ref, claim.attempt)
+    def _adopt(self) -> None:
+        """Take over the runs an earlier process of this agent left Running (killed, or
+        detached), when the launcher's steps outlive their agent."""
+        cfg = self.config
+        if not isinstance(self.launcher, Adopting):
+            return
+        taken = self.outage.call(
+            lambda: claims.adopt(self.store, cfg.name, cfg.executor), self.stop.wait
+        )
+        for adoption in taken:
+            what = f"job {adoption.external_id}" if adoption.step else "before its next step"
+            log.info("agent %s: adopted %s (%s)", cfg.name, adoption.claim.ref, what)
+            self._start(adoption.claim, adoption)
+
+    def _start(self, claim: claims.Claim, adoption: claims.Adoption | None = None) -> None:
+        if adoption is None:
+            log.info(
+                "agent %s: claimed %s (attempt %d)", self.config.name, claim.ref, claim.attempt
+            )
         timing = Timing(self.config.poll, self.config.grace)
         executor = Executor(
-            self.store, claim, self.config.name, timing, self.stop, self.launcher, self.outage
+            self.store,
+            claim,
+            self.config.name,
+            timing,
+            self.stop,
+            self.launcher,
+            self.outage,
+            adoption,
         )
         thread = threading.Thread(
             target=self._execute, args=(executor,), name=f"run-{claim.run_id}", daemon=True
@@ -236,10 +277,20 @@ class AgentWorker:
             )
 
     def _shutdown(self) -> None:
-        """Give running runs the grace period, then abort them with "agent stopped"."""
+        """Give running runs the grace period, then abort them with "agent stopped"; or,
+        detaching, leave them Running at once."""
         with self._lock:
             running = [(e, t) for e, t in self.active.values() if t.is_alive()]
-        if running:
+        if running and self.config.detach:
+            log.info(
+                "agent %s: detaching; %d run(s) keep running for the next agent named %s",
+                self.config.name,
+                len(running),
+                self.config.name,
+            )
+            for executor, _ in running:
+                executor.detaching = True
+        elif running:
             deadline = time.monotonic() + self.config.grace
             log.info(
                 "agent %s: waiting up to %.0fs for %d run(s)",

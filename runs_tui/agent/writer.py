@@ -60,6 +60,7 @@ class RunWriter:
         self.output = OutputBuffer(claim.run_id, claim.attempt)
         self._launched: dict[str, str] = {}
         self._detail: tuple[str, str] | None = None
+        self._reached: tuple[str, dict[str, int]] | None = None
         # an outage seen by flush_soon / still_running: since when, and when to try again
         self._since: float | None = None
         self._write_failed = False
@@ -77,6 +78,14 @@ class RunWriter:
         next flush on the step row and as the run's message."""
         self._detail = (name, detail)
 
+    def reached(self, name: str, stream: str, end: int) -> None:
+        """The step's output file `stream` has been read up to `end`: stored on the step row
+        in the same transaction as the lines before it, so an agent that adopts the step
+        reads on from there, with no line lost or written twice."""
+        if self._reached is None or self._reached[0] != name:
+            self._reached = (name, {})
+        self._reached[1]["out_offset" if stream == "stdout" else "err_offset"] = end
+
     def step_launched(self, name: str, executor: str, external_id: str) -> None:
         """Where the step runs, written with the next flush: the step row exists already (a
         launch failure is recorded on it), and a step that runs never waits for a write."""
@@ -85,7 +94,7 @@ class RunWriter:
     @property
     def pending(self) -> int:
         """Buffered lines and points, plus one for each other thing not written yet."""
-        others = bool(self._launched) + bool(self._detail)
+        others = bool(self._launched) + bool(self._detail) + bool(self._reached)
         return len(self.output) + others + (self.progress != self.sent_progress)
 
     def flush(self, allow: Collection[str] = RUNNING_ONLY) -> bool:
@@ -289,6 +298,9 @@ class RunWriter:
             if self._launched:
                 launched = dict(self._launched)
                 session.execute(self._step_row(launched.pop("name")).values(**launched))
+            if self._reached:
+                name, offsets = self._reached
+                session.execute(self._step_row(name).values(**offsets))
             if self._detail:
                 name, detail = self._detail
                 session.execute(self._step_row(name).values(message=detail))
@@ -302,6 +314,7 @@ class RunWriter:
         self.output.clear()
         self._launched = {}
         self._detail = None
+        self._reached = None
         self.sent_progress = self.progress
 
     def _read_state(self) -> RunState | None:

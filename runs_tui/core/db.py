@@ -225,6 +225,8 @@ ADDED_COLUMNS = (
     ("steprun", "executor", "TEXT NOT NULL DEFAULT ''"),  # 2
     ("steprun", "external_id", "TEXT NOT NULL DEFAULT ''"),  # 2
     ("run", "definition_id", "INTEGER REFERENCES pipelineversion(id)"),  # 3
+    ("steprun", "out_offset", "BIGINT NOT NULL DEFAULT 0"),  # 4
+    ("steprun", "err_offset", "BIGINT NOT NULL DEFAULT 0"),  # 4
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Float,
     ForeignKey,
@@ -18,10 +19,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class Meta(SQLModel, table=True):
@@ -179,7 +181,9 @@ class LogLine(SQLModel, table=True):
 
 class StepRun(SQLModel, table=True):
     """One step of one attempt of a run; `executor` and `external_id` say where it ran
-    (e.g. "local" and its pid), to find it with that place's own tools."""
+    (e.g. "local" and its pid), to find it with that place's own tools. `out_offset` and
+    `err_offset` say how far into the step's output files (a Slurm job's spool files) the
+    lines already in the log reach: where an agent that adopts the step reads on."""
 
     __table_args__ = (UniqueConstraint("run_id", "attempt", "name", name="uq_step_attempt"),)
 
@@ -197,6 +201,12 @@ class StepRun(SQLModel, table=True):
     )
     external_id: str = Field(
         default="", sa_column=Column(Text, nullable=False, default="", server_default="")
+    )
+    out_offset: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, default=0, server_default=text("0"))
+    )
+    err_offset: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, default=0, server_default=text("0"))
     )
 
 
