@@ -612,6 +612,7 @@ class Driver:
         self.table.move_cursor(row=0, column=1, animate=False)
         await self.pilot.pause()
         self.screen.run_query, self.screen.limit = query, PAGE
+        self.screen.shown_query = None  # a fresh load, not a refresh of what is shown
         self.probe.reset()
         self.screen.reload()
         await self.settle()
@@ -619,11 +620,12 @@ class Driver:
     async def pagedown(self) -> Timing:
         """Press pagedown from the top until a press loads more rows; that press, timed."""
         for _ in range(100):
-            before = self.screen.limit
+            before = len(self.table.order)
 
             async def press() -> bool:
                 await self.pilot.press("pagedown")
-                return self.screen.limit > before  # noqa: B023
+                loading = self.screen._loading("more")
+                return loading or len(self.table.order) > before  # noqa: B023
 
             timing = await self.timed(press)
             if timing is not None:

@@ -536,8 +536,8 @@ def test_why_not_words():
     assert why_not(Action.CONTINUE, Status.FAILED, False) == "Failed"
 
 
-def test_changed_ids_are_the_runs_updated_since(store, simple):
-    from runs_tui.core.query import changed_ids
+def test_changed_since_are_the_runs_updated_since_and_when(store, simple):
+    from runs_tui.core.query import changed_since
 
     first, second = (ops.new_run(store, simple).id for _ in range(2))
     with store.read() as s:
@@ -545,8 +545,11 @@ def test_changed_ids_are_the_runs_updated_since(store, simple):
         assert run is not None
         pipeline_id, updated = run.pipeline_id, run.updated
     ops.tag(store, [first], ["later"])
-    assert changed_ids(store, pipeline_id, updated + 1e-6) == [first]
-    assert set(changed_ids(store, pipeline_id, 0)) == {first, second}
+    changed = changed_since(store, pipeline_id, updated + 1e-6)
+    assert [run_id for run_id, _ in changed] == [first] and changed[0][1] > updated
+    assert changed_since(store, pipeline_id, None) == changed, "the latest change"
+    assert changed_since(store, pipeline_id, changed[0][1] + 1e-6) == []
+    assert {run_id for run_id, _ in changed_since(store, pipeline_id, 0)} == {first, second}
 
 
 @pytest.mark.parametrize("field", ["tag", "queue"])

@@ -410,6 +410,31 @@ def test_rows_are_every_run_in_order(seeded: Seeded, page: int) -> None:
     assert seeded.keys_of(list(seeded.source.rows(q, page))) == expected(DATA, q, "train")
 
 
+def test_runs_by_id_in_the_order_asked(seeded: Seeded) -> None:
+    keys = ["train#3", "train#1", "train#2"]
+    got = seeded.source.runs([seeded.ids[k] for k in keys] + [seeded.missing_id()])
+    assert seeded.keys_of(got) == keys, "in the order asked; an unknown id left out"
+    assert seeded.source.runs([]) == []
+
+
+def test_changed_since_tells_the_runs_an_action_changed(
+    fresh: Callable[[Dataset], Seeded],
+) -> None:
+    s = fresh(ACTION_DATA)
+    pid = s.pids["jobs"]
+    latest = s.source.changed_since(pid, None)
+    if latest is None:
+        pytest.skip(f"{s.kind.name} cannot tell what changed: the table reloads what it shows")
+    assert len(latest) == 1
+    since = latest[0][1] + 1e-3
+    assert s.source.changed_since(pid, since) == []
+    need_action(s, Action.ADD_TAG)
+    target = s.ids["jobs#1"]
+    s.source.tag([target], ["seen"], [])
+    changed = s.source.changed_since(pid, since)
+    assert changed is not None and [run_id for run_id, _ in changed] == [target]
+
+
 # ---------------------------------------------------------------- references and details
 
 

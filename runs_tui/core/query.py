@@ -260,8 +260,14 @@ def window(store: Store, q: RunQuery, offset: int = 0, limit: int = 200) -> list
     return load_rows(store, window_ids(store, q, offset, limit))
 
 
-def changed_ids(store: Store, pipeline_id: int, since: float) -> list[int]:
-    """Runs of the pipeline updated at or after `since` (archived or not)."""
-    stmt = select(RUN.c.id).where(RUN.c.pipeline_id == pipeline_id, RUN.c.updated >= since)
+def changed_since(store: Store, pipeline_id: int, since: float | None) -> list[tuple[int, float]]:
+    """(run, updated) of the pipeline's runs (archived or not) updated at or after `since`;
+    with `since` None, only the latest, to start watching from."""
+    both = RUN.c.archived.in_([False, True])  # walks ix_run_updated from `since` on
+    stmt = select(RUN.c.id, RUN.c.updated).where(RUN.c.pipeline_id == pipeline_id, both)
+    if since is None:
+        stmt = stmt.order_by(RUN.c.updated.desc()).limit(1)
+    else:
+        stmt = stmt.where(RUN.c.updated >= since)
     with store.read() as session:
-        return list(session.execute(stmt).scalars())
+        return [(run_id, updated) for run_id, updated in session.execute(stmt).all()]

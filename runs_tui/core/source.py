@@ -110,6 +110,18 @@ class RunSource(Protocol):
 
     def count(self, q: RunQuery) -> int: ...
 
+    def runs(self, ids: Sequence[RunId]) -> list[RunRow]:
+        """These runs as rows, in that order; ids that no longer exist are left out."""
+        ...
+
+    def changed_since(
+        self, pipeline_id: PipelineId, since: float | None
+    ) -> list[tuple[RunId, float]] | None:
+        """(run, when) for the pipeline's runs changed at or after `since`, by the clocks
+        of whoever changed them; `since` None: only the latest change, to watch from.
+        None when the source cannot tell: the caller then reloads all it shows each time."""
+        ...
+
     def rows(self, q: RunQuery, page: int = 1000) -> Iterator[RunRow]:
         """Every matching run in the query's order, fetched `page` at a time, each exactly
         once even while runs are added and changed (one snapshot, or keyset pages)."""

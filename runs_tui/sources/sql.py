@@ -30,6 +30,7 @@ from runs_tui.core.records import (
     ValueCount,
 )
 from runs_tui.core.registry import load_registered, register
+from runs_tui.core.rows import load_rows
 from runs_tui.core.source import Capabilities, RunSource, SourceError
 from runs_tui.core.status import Action
 
@@ -108,6 +109,16 @@ class SqlSource:
     @_guarded
     def count(self, q: RunQuery) -> int:
         return query.count(self.store, q)
+
+    @_guarded
+    def runs(self, ids: Sequence[RunId]) -> list[RunRow]:
+        return load_rows(self.store, _ints(ids))
+
+    @_guarded
+    def changed_since(
+        self, pipeline_id: PipelineId, since: float | None
+    ) -> list[tuple[RunId, float]] | None:
+        return list(query.changed_since(self.store, _pid(pipeline_id), since))
 
     def rows(self, q: RunQuery, page: int = 1000) -> Iterator[RunRow]:
         try:

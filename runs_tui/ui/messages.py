@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from textual.message import Message
 
+from runs_tui.core.changes import Watch
 from runs_tui.core.records import RunDetails, RunId, RunQuery, RunRow
 from runs_tui.core.status import Action
 
 
 @dataclass
 class WindowLoaded(Message):
+    """Rows for the table. `rows` take the loaded positions `start` to `start + span`
+    (`span` None: they are all there is to show, a fresh load); `changed` are other loaded
+    runs that changed, of all those in `changed_ids` (None: unknown, anything may have).
+    Counts are None when they were not made again (nothing changed)."""
+
     query: RunQuery
     rows: list[RunRow]
-    total: int
     at: float
-    all_runs: int
+    start: int = 0
+    span: int | None = None
+    changed: list[RunRow] = field(default_factory=list)
+    changed_ids: frozenset[RunId] | None = frozenset()
+    total: int | None = None
+    all_runs: int | None = None
+    watch: Watch | None = None
 
 
 @dataclass

@@ -7,7 +7,8 @@ are flows (`ui.flows`) run as workers of this screen.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -20,6 +21,7 @@ from textual.widgets import DataTable, Footer, Input
 from textual.worker import get_current_worker
 
 from runs_tui.core.actions import ACTIONS, ActionKind, action_counts, by_key
+from runs_tui.core.changes import Watch
 from runs_tui.core.columns import Column, parse_column
 from runs_tui.core.count_cache import CountCache
 from runs_tui.core.records import PipelineSummary, RunId, RunQuery
@@ -27,6 +29,7 @@ from runs_tui.core.source import SourceError
 from runs_tui.core.status import Action
 from runs_tui.core.text import one_line
 from runs_tui.core.view import TableView, opening_view
+from runs_tui.ui import loading
 from runs_tui.ui.context import Context
 from runs_tui.ui.flows import actions, marks, view
 from runs_tui.ui.flows.host import failed
@@ -41,6 +44,7 @@ from runs_tui.ui.widgets.status_line import StatusLine, cell_detail
 
 PAGE = 200
 LOAD_MORE_WITHIN = 20
+MARGIN = 20  # rows refreshed above and below what is on screen
 VIEW_COLUMNS = ("run", "status")
 
 
@@ -65,6 +69,8 @@ class MainScreen(Screen[None]):
         self.run_query: RunQuery | None = None
         self.view = TableView()
         self.limit = PAGE
+        self.shown_query: RunQuery | None = None  # the query of the rows in the table
+        self.changes: Watch | None = None  # how far changes have been seen
         self.total = 0
         self.all_runs = 0
         self.counts = CountCache(context.source.count)
@@ -105,7 +111,7 @@ class MainScreen(Screen[None]):
 
     def _tick(self) -> None:
         if not self.paused:
-            self.reload()
+            self.reload(force=False)
 
     @work(thread=True, exclusive=True, group="pipeline")
     def open_pipeline(self, name: str | None) -> None:
@@ -159,10 +165,28 @@ class MainScreen(Screen[None]):
             header_markers(self.view),
         )
 
-    def reload(self) -> None:
-        if self.run_query is not None:
-            self._load_window(self.run_query, self.limit)
-            self._reload_details()
+    def reload(self, force: bool = True) -> None:
+        """Show the query's rows: a new query from the top; the same one by refreshing what
+        is visible and what changed (every time when `force`, else only if anything did)."""
+        q, source, at = self.run_query, self.context.source, self.context.clock()
+        if q is None:
+            return
+        if q != self.shown_query:
+            limit = self.limit
+            self._load(lambda: loading.fresh(source, self.counts, q, limit, at))
+        elif force or not self._loading("fresh", "more"):
+            table = self.table
+            top = max(int(table.scroll_y) - MARGIN, 0)
+            height = table.scrollable_content_region.height or PAGE
+            shown = loading.Visible(top, height + 2 * MARGIN, frozenset(table.order))
+            watch = self.changes
+            self._load(lambda: loading.refresh(source, self.counts, q, at, shown, watch, force))
+        self._reload_details()
+
+    def _loading(self, *names: str) -> bool:
+        """A load of these kinds is under way: a tick must not supersede it (a fresh one
+        at a million runs may take longer than a tick)."""
+        return any(w.name in names and w.is_running for w in self.workers if w.group == "window")
 
     def _reload_details(self, fresh: bool = False) -> None:
         """Load the cursor run's details when they are shown; only new log lines unless
@@ -176,19 +200,25 @@ class MainScreen(Screen[None]):
         else:
             self._load_details(run.id, panel.last_log)
 
-    @work(thread=True, exclusive=True, group="window")
-    def _load_window(self, q: RunQuery, limit: int) -> None:
-        at = self.context.clock()
+    def _load(self, fetch: Callable[[], WindowLoaded], name: str = "") -> None:
+        """Run `fetch` in a worker; a newer load supersedes it (its rows are dropped)."""
+        fresh = self.run_query != self.shown_query
+        self.run_worker(
+            partial(self._fetch, fetch),
+            name=name or ("fresh" if fresh else "refresh"),
+            group="window",
+            exclusive=True,
+            thread=True,
+        )
+
+    def _fetch(self, fetch: Callable[[], WindowLoaded]) -> None:
         try:
-            timed = q.with_(at=at)
-            rows = self.context.source.window(timed, 0, limit)
-            total = self.counts.count(timed)
-            all_runs = self.counts.count(timed.everything()) if q.narrowed else total
+            loaded = fetch()
         except SourceError as exc:
             self.post_message(StoreFailed(str(exc).splitlines()[0]))
             return
         if not get_current_worker().is_cancelled:
-            self.post_message(WindowLoaded(q, rows, total, at, all_runs))
+            self.post_message(loaded)
 
     @work(thread=True, exclusive=True, group="details")
     def _load_details(self, run_id: RunId, after: int) -> None:
@@ -205,17 +235,33 @@ class MainScreen(Screen[None]):
     def _window_loaded(self, message: WindowLoaded) -> None:
         if message.query != self.run_query:
             return
+        table = self.table
+        if message.span is None:
+            self.shown_query = message.query
+        elif message.query != self.shown_query:
+            return  # a refresh of rows a fresh load has replaced meanwhile
         self.query_one(Banner).clear()
-        counted = (message.total, message.all_runs) != (self.total, self.all_runs)
-        self.total = message.total
-        self.all_runs = message.all_runs
-        if self.table.apply(message.rows, message.at) or counted or self.updated is None:
+        if message.watch is not None:
+            self.changes = message.watch
+        counted = False
+        if message.total is not None and message.all_runs is not None:
+            counted = (message.total, message.all_runs) != (self.total, self.all_runs)
+            self.total, self.all_runs = message.total, message.all_runs
+        if message.span is None:
+            changed = table.apply(message.rows, message.at)
+        else:
+            changed = table.splice(message.start, message.span, message.rows, message.at)
+            changed |= table.update_rows(message.changed)
+            top = max(int(table.scroll_y) - MARGIN, 0)
+            changed |= table.retime(message.at, top, top + table.size.height + 2 * MARGIN)
+        if changed or counted or self.updated is None:
             self.updated = message.at
-        if self.follow_run is not None and self.table.move_to_run(self.follow_run):
+        if self.follow_run is not None and table.move_to_run(self.follow_run):
             self.follow_run = None
         self._show_status()
-        if self.table.marks:  # states change and filters move: count what marks allow again
-            self._count_marks(frozenset(self.table.marks), message.query)
+        marks_moved = message.changed_ids is None or bool(message.changed_ids & table.marks)
+        if table.marks and marks_moved:  # states changed, filters moved: count them again
+            self._count_marks(frozenset(table.marks), message.query)
 
     @on(DetailsLoaded)
     def _details_loaded(self, message: DetailsLoaded) -> None:
@@ -240,10 +286,12 @@ class MainScreen(Screen[None]):
         if (
             event.coordinate.row >= loaded - LOAD_MORE_WITHIN
             and loaded < self.total
-            and self.limit <= loaded
+            and not self._loading("more")
+            and self.run_query is not None
+            and self.run_query == self.shown_query
         ):
-            self.limit += self.page
-            self.reload()
+            q, source, at = self.run_query, self.context.source, self.context.clock()
+            self._load(lambda: loading.more(source, q, at, loaded, self.page), name="more")
         run = self.table.cursor_run
         if run is not None and run.id != self.query_one(DetailsPanel).run_id:
             self._reload_details()

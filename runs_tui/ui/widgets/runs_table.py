@@ -126,8 +126,39 @@ class RunsTable(DataTable[Text]):
         if new_order != self.order:
             self._rebuild(rows, keep_run=self.order[self.cursor_row] if self.order else None)
             return True
+        return self._redraw(enumerate(rows))
+
+    def splice(self, start: int, span: int, rows: Sequence[RunRow], at: float) -> bool:
+        """Put `rows` at the loaded positions `start` to `start + span` (fewer rows than
+        `span`: the result ends there); a run they bring is taken from where it was. Rows
+        are rebuilt only when the order changed; returns whether anything changed."""
+        self.at = at
+        fresh = {r.id for r in rows}
+        head = [i for i in self.order[:start] if i not in fresh]
+        tail = [] if len(rows) < span else self.order[start + span :]
+        order = head + [r.id for r in rows] + [i for i in tail if i not in fresh]
+        if order != self.order:
+            known = {**self.rows_by_id, **{r.id: r for r in rows}}
+            keep = self.order[self.cursor_row] if self.order else None
+            self._rebuild([known[i] for i in order], keep_run=keep)
+            return True
+        return self._redraw((start + i, row) for i, row in enumerate(rows))
+
+    def update_rows(self, rows: Sequence[RunRow]) -> bool:
+        """Show loaded runs that changed, where they are."""
+        where = {run_id: i for i, run_id in enumerate(self.order)}
+        return self._redraw((where[r.id], r) for r in rows if r.id in where)
+
+    def retime(self, at: float, start: int, stop: int) -> bool:
+        """Draw the rows at positions `start` to `stop` again as of `at` (run times)."""
+        self.at = at
+        ids = self.order[start:stop]
+        return self._redraw((start + i, self.rows_by_id[run_id]) for i, run_id in enumerate(ids))
+
+    def _redraw(self, rows: Iterable[tuple[int, RunRow]]) -> bool:
+        """Redraw the cells that changed of (position, run) pairs."""
         changed = False
-        for index, row in enumerate(rows):
+        for index, row in rows:
             self.rows_by_id[row.id] = row
             cells = self._cells_for(row)
             old = self._cells.get(row.id, [])

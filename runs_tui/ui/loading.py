@@ -1,0 +1,102 @@
+"""What the table loads, run in a worker thread: a fresh window for a new query, a
+refresh of what is visible plus the runs that changed since the last one, or the next
+page. A refresh costs what is on screen, never what was scrolled past: a user who
+scrolled to row 10,000 does not reload 10,000 rows every tick, and a tick when nothing
+changed loads no row at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runs_tui.core.changes import Watch
+from runs_tui.core.count_cache import CountCache
+from runs_tui.core.records import RunId, RunQuery
+from runs_tui.core.source import RunSource
+from runs_tui.ui.messages import WindowLoaded
+
+
+@dataclass(frozen=True)
+class Visible:
+    """The loaded positions to refresh (what is on screen, plus a margin), and every run
+    loaded, so that a change to one off screen updates it too."""
+
+    start: int
+    span: int
+    loaded: frozenset[RunId]
+
+
+def _changes(
+    source: RunSource, q: RunQuery, since: float | None
+) -> list[tuple[RunId, float]] | None:
+    if q.pipeline_id is None:
+        return None
+    return source.changed_since(q.pipeline_id, since)
+
+
+def _watch_from_now(source: RunSource, q: RunQuery, at: float) -> Watch | None:
+    """A watch that counts the changes made so far as seen: the rows loaded next are newer."""
+    latest = _changes(source, q, None)
+    if latest is None:
+        return None
+    start = Watch(max((t for _, t in latest), default=0.0))
+    recent = _changes(source, q, start.since(at)) or []
+    return start.after(recent)[1]
+
+
+def _counts(counts: CountCache, q: RunQuery) -> tuple[int, int]:
+    total = counts.count(q)
+    return total, (counts.count(q.everything()) if q.narrowed else total)
+
+
+def fresh(
+    source: RunSource, counts: CountCache, q: RunQuery, limit: int, at: float
+) -> WindowLoaded:
+    """The first `limit` rows of a query shown anew, and where to watch for changes."""
+    watch = _watch_from_now(source, q, at)  # before the rows: no change is missed
+    timed = q.with_(at=at)
+    rows = source.window(timed, 0, limit)
+    total, all_runs = _counts(counts, timed)
+    return WindowLoaded(q, rows, at, total=total, all_runs=all_runs, watch=watch, changed_ids=None)
+
+
+def refresh(
+    source: RunSource,
+    counts: CountCache,
+    q: RunQuery,
+    at: float,
+    visible: Visible,
+    watch: Watch | None,
+    force: bool,
+) -> WindowLoaded:
+    """The visible rows again and the loaded runs that changed, when anything changed
+    (or `force`); else only the clock moved (`span` 0)."""
+    found = None if watch is None else _changes(source, q, watch.since(at))
+    ids: list[RunId] = []
+    if watch is not None and found is not None:
+        ids, watch = watch.after(found)
+        if not ids and not force:
+            return WindowLoaded(q, [], at, visible.start, 0, watch=watch)
+    timed = q.with_(at=at)
+    rows = source.window(timed, visible.start, visible.span)
+    total, all_runs = _counts(counts, timed)
+    shown = {r.id for r in rows}
+    others = [i for i in ids if i in visible.loaded and i not in shown]
+    return WindowLoaded(
+        q,
+        rows,
+        at,
+        visible.start,
+        visible.span,
+        changed=source.runs(others) if others else [],
+        changed_ids=None if found is None or force else frozenset(ids),
+        total=total,
+        all_runs=all_runs,
+        watch=watch,
+    )
+
+
+def more(source: RunSource, q: RunQuery, at: float, offset: int, page: int) -> WindowLoaded:
+    """The page after the `offset` rows loaded, appended (`span` 0 at the end)."""
+    rows = source.window(q.with_(at=at), offset, page)
+    return WindowLoaded(q, rows, at, offset, 0)
