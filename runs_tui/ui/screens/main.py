@@ -178,7 +178,8 @@ class MainScreen(Screen[None]):
             table = self.table
             top = max(int(table.scroll_y) - MARGIN, 0)
             height = table.scrollable_content_region.height or PAGE
-            shown = loading.Visible(top, height + 2 * MARGIN, frozenset(table.order))
+            span = min(height + 2 * MARGIN, max(len(table.order) - top, 1))  # not beyond
+            shown = loading.Visible(top, span, frozenset(table.order))
             watch = self.changes
             self._load(lambda: loading.refresh(source, self.counts, q, at, shown, watch, force))
         self._reload_details()

@@ -137,12 +137,24 @@ class RunsTable(DataTable[Text]):
         head = [i for i in self.order[:start] if i not in fresh]
         tail = [] if len(rows) < span else self.order[start + span :]
         order = head + [r.id for r in rows] + [i for i in tail if i not in fresh]
+        if order[: len(self.order)] == self.order and len(order) > len(self.order):
+            self._append(rows[len(rows) - (len(order) - len(self.order)) :])
+            return True
         if order != self.order:
             known = {**self.rows_by_id, **{r.id: r for r in rows}}
             keep = self.order[self.cursor_row] if self.order else None
             self._rebuild([known[i] for i in order], keep_run=keep)
             return True
         return self._redraw((start + i, row) for i, row in enumerate(rows))
+
+    def _append(self, rows: Sequence[RunRow]) -> None:
+        """Add rows after the last: what is loaded stays as it is (a page loaded more)."""
+        for row in rows:
+            cells = self._cells_for(row)
+            self.order.append(row.id)
+            self.rows_by_id[row.id] = row
+            self._cells[row.id] = cells
+            self.add_row(*cells, key=str(row.id))
 
     def update_rows(self, rows: Sequence[RunRow]) -> bool:
         """Show loaded runs that changed, where they are."""
@@ -217,7 +229,9 @@ class RunsTable(DataTable[Text]):
     def refresh_marks(self, run_ids: set[RunId] | None = None) -> None:
         """Redraw the mark cell of `run_ids` (all loaded rows when None)."""
         index = {run_id: i for i, run_id in enumerate(self.order)}
-        for run_id in run_ids if run_ids is not None else set(self.order):
+        if run_ids is None or len(run_ids) > len(index):  # "All" at 1M: only loaded rows
+            run_ids = set(index) if run_ids is None else set(index).intersection(run_ids)
+        for run_id in run_ids:
             row = self.rows_by_id.get(run_id)
             if row is None:
                 continue
