@@ -123,12 +123,16 @@ def true_clause() -> ColumnElement[bool]:
     return literal(True) == literal(True)
 
 
-def where_clause(q: RunQuery) -> ColumnElement[bool]:
-    """The condition a run must meet to be in the query's result."""
+def where_clause(q: RunQuery, run_index: bool = True) -> ColumnElement[bool]:
+    """The condition a run must meet to be in the query's result. Without `run_index`
+    the pipeline term cannot walk a `run` index (`pipeline_id + 0`): SQLite then reads
+    runs by id from another table's sorted index, as a sort on a metric wants, instead
+    of sorting the whole pipeline (which it prefers once ANALYZE has counted it)."""
     at = q.at if q.at is not None else now()
     parts: list[ColumnElement[bool]] = [RUN.c.archived.is_(q.archived)]
     if q.pipeline_id is not None:
-        parts.append(RUN.c.pipeline_id == q.pipeline_id)
+        pipeline = RUN.c.pipeline_id if run_index else RUN.c.pipeline_id + 0
+        parts.append(pipeline == q.pipeline_id)
     parts.extend(_filter_clause(f, at) for f in q.filters)
     if q.tags is not None:
         parts.append(_tag_clause(q.tags))
@@ -178,6 +182,7 @@ def _segments(q: RunQuery, store: Store, at: float) -> list[Select[Any]]:
     key, rest = q.sort[0], q.sort[1:]
     column = parse_column(key.column)
     base = select(RUN.c.id).select_from(RUN).where(where_clause(q))
+    by_other = select(RUN.c.id).select_from(RUN).where(where_clause(q, not store.is_sqlite))
 
     def lead(expr: ColumnElement[Any]) -> Any:
         return expr.desc() if key.desc else expr.asc()
@@ -185,12 +190,12 @@ def _segments(q: RunQuery, store: Store, at: float) -> list[Select[Any]]:
     parts: list[tuple[Select[Any], list[Any]]] = []
     if column.is_metric:
         m = METRIC.alias("m_first")
-        parts.append((base.join(m, _metric_on(m, column)), [lead(m.c[column.agg])]))
+        parts.append((by_other.join(m, _metric_on(m, column)), [lead(m.c[column.agg])]))
         missing = ~exists().where(_metric_on(METRIC, column))
         parts.append((base.where(missing), []))
     elif column.is_param:
         p = PARAM.alias("p_first")
-        joined = base.join(p, and_(p.c.run_id == RUN.c.id, p.c.key == column.name))
+        joined = by_other.join(p, and_(p.c.run_id == RUN.c.id, p.c.key == column.name))
         parts.append(
             (joined.where(p.c.num.is_not(None)), [lead(p.c.num), lead(_text(p.c.value, store))])
         )
