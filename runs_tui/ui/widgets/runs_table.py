@@ -13,6 +13,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
+from textual.geometry import Region
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
@@ -195,7 +196,17 @@ class RunsTable(DataTable[Text]):
             return
         self._data[row_key][column.key] = cell
         self._update_count += 1
-        self.refresh_coordinate(coordinate)
+        top = int(self.scroll_y)
+        if top <= row_index < top + self.size.height:  # off screen: drawn when scrolled to
+            self.refresh(self._cell_region(row_index, column_index))
+
+    def _cell_region(self, row_index: int, column_index: int) -> Region:
+        """Where a cell is on screen, every row being one line high (DataTable's own
+        `refresh_coordinate` adds up the heights of every row above: O(rows) a cell)."""
+        widths = [c.get_render_width(self) for c in self.ordered_columns[: column_index + 1]]
+        y = row_index + (self.header_height if self.show_header else 0)
+        region = Region(sum(widths[:-1]), y, widths[-1], 1)
+        return region.translate(-self.scroll_offset)
 
     def _rebuild(
         self,
