@@ -16,11 +16,10 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Container
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 from textual.worker import get_current_worker
 
-from runs_tui.core.actions import ACTIONS, ActionKind, action_counts, by_key
+from runs_tui.core.actions import ACTIONS, ActionKind, by_key
 from runs_tui.core.changes import Watch
 from runs_tui.core.columns import Column, parse_column
 from runs_tui.core.count_cache import CountCache
@@ -32,9 +31,9 @@ from runs_tui.core.view import TableView, opening_view
 from runs_tui.ui import loading
 from runs_tui.ui.context import Context
 from runs_tui.ui.flows import actions, marks, view
-from runs_tui.ui.flows.host import failed
-from runs_tui.ui.messages import DetailsLoaded, MarksCounted, StoreFailed, WindowLoaded
+from runs_tui.ui.messages import DetailsLoaded, StoreFailed, WindowLoaded
 from runs_tui.ui.screens.main_keys import MAIN_BINDINGS
+from runs_tui.ui.screens.main_marks import MarksScreen
 from runs_tui.ui.widgets.action_bar import ActionBar
 from runs_tui.ui.widgets.banner import Banner
 from runs_tui.ui.widgets.details import DetailsPanel
@@ -48,7 +47,7 @@ MARGIN = 20  # rows refreshed above and below what is on screen
 VIEW_COLUMNS = ("run", "status")
 
 
-class MainScreen(Screen[None]):
+class MainScreen(MarksScreen):
     BINDINGS: ClassVar[list[BindingType]] = MAIN_BINDINGS
 
     paused: reactive[bool] = reactive(False)
@@ -91,14 +90,6 @@ class MainScreen(Screen[None]):
         yield ActionBar(id="action-bar")
         yield StatusLine(id="status")
         yield Footer(compact=True)
-
-    @property
-    def table(self) -> RunsTable:
-        return self.query_one(RunsTable)
-
-    @property
-    def archive_view(self) -> bool:
-        return self.run_query is not None and self.run_query.archived
 
     def flow(self, work: Coroutine[Any, Any, None]) -> None:
         """Run an action's flow as a worker of this screen."""
@@ -262,7 +253,7 @@ class MainScreen(Screen[None]):
         self._show_status()
         marks_moved = message.changed_ids is None or bool(message.changed_ids & table.marks)
         if table.marks and marks_moved:  # states changed, filters moved: count them again
-            self._count_marks(frozenset(table.marks), message.query)
+            self._recount_marks()
 
     @on(DetailsLoaded)
     def _details_loaded(self, message: DetailsLoaded) -> None:
@@ -308,36 +299,6 @@ class MainScreen(Screen[None]):
             extra=self.mark_info,
             detail=cell_detail(table.cursor_run, table.cursor_spec, self.context.clock()),
         )
-
-    def marks_changed(self, changed: set[RunId] | None = None) -> None:
-        self.table.refresh_marks(changed)
-        self._count_marks(frozenset(self.table.marks), self.run_query)
-
-    @work(thread=True, exclusive=True, group="marks")
-    def _count_marks(self, marks: frozenset[RunId], q: RunQuery | None) -> None:
-        if not marks or q is None:
-            self.post_message(MarksCounted(marks, {}, 0))
-            return
-        source = self.context.source
-        try:
-            counts = action_counts(source.state_counts(list(marks)))
-            hidden = source.hidden(q, list(marks))
-        except SourceError as exc:
-            self.app.call_from_thread(failed, self, exc)
-            return
-        self.post_message(MarksCounted(marks, counts, hidden))
-
-    @on(MarksCounted)
-    def _marks_counted(self, message: MarksCounted) -> None:
-        if message.marks != self.table.marks:
-            return
-        n = len(message.marks)
-        self.query_one(ActionBar).show(
-            n, message.counts, message.hidden, self.archive_view, self.context.source.capabilities
-        )
-        hidden = f" ({message.hidden:,} hidden by the filter)" if message.hidden else ""
-        self.mark_info = f"{n:,} marked{hidden}" if n else ""
-        self._show_status()
 
     def action_mark(self) -> None:
         marks.toggle(self)

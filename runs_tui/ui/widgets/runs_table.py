@@ -134,6 +134,8 @@ class RunsTable(DataTable[Text]):
         `span`: the result ends there); a run they bring is taken from where it was. Rows
         are rebuilt only when the order changed; returns whether anything changed."""
         self.at = at
+        if not rows and span == 0:
+            return False  # only the clock moved
         fresh = {r.id for r in rows}
         head = [i for i in self.order[:start] if i not in fresh]
         tail = [] if len(rows) < span else self.order[start + span :]
