@@ -83,6 +83,12 @@ class RunSource(Protocol):
 
     def close(self) -> None: ...
 
+    def interrupt(self, thread: int) -> None:
+        """Stop, where the source can, what it is doing for that thread (a query the
+        caller no longer wants); the stopped call raises SourceError there. Called from
+        another thread."""
+        ...
+
     # --- pipelines -------------------------------------------------------------------
 
     def pipelines(self) -> list[PipelineSummary]:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from runs_tui.core import details, facets, lookup, ops, query, selection
 from runs_tui.core.db import Store, StoreError, open_store
+from runs_tui.core.interrupt import Interrupter
 from runs_tui.core.records import (
     BulkResult,
     ColumnChoices,
@@ -70,6 +71,10 @@ class SqlSource:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._interrupter = Interrupter(store.engine)
+
+    def interrupt(self, thread: int) -> None:
+        self._interrupter.interrupt(thread)
 
     @property
     def name(self) -> str:

@@ -7,6 +7,7 @@ are flows (`ui.flows`) run as workers of this screen.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any, ClassVar
@@ -17,7 +18,7 @@ from textual.binding import BindingType
 from textual.containers import Container
 from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Input
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from runs_tui.core.actions import ACTIONS, ActionKind, by_key
 from runs_tui.core.changes import Watch
@@ -70,6 +71,7 @@ class MainScreen(MarksScreen):
         self.limit = PAGE
         self.shown_query: RunQuery | None = None  # the query of the rows in the table
         self.changes: Watch | None = None  # how far changes have been seen
+        self._threads: dict[Worker[None], int] = {}  # window loads under way: their threads
         self.total = 0
         self.all_runs = 0
         self.counts = CountCache(context.source.count)
@@ -193,7 +195,11 @@ class MainScreen(MarksScreen):
             self._load_details(run.id, panel.last_log)
 
     def _load(self, fetch: Callable[[], WindowLoaded], name: str = "") -> None:
-        """Run `fetch` in a worker; a newer load supersedes it (its rows are dropped)."""
+        """Run `fetch` in a worker. A newer load supersedes it: its query is stopped in the
+        database (from another thread: a cancel may cost a round trip), its rows dropped."""
+        superseded = [t for w, t in self._threads.items() if w.is_running]
+        if superseded:
+            self.run_worker(partial(self._stop, superseded), thread=True, group="stop")
         fresh = self.run_query != self.shown_query
         self.run_worker(
             partial(self._fetch, fetch),
@@ -203,13 +209,22 @@ class MainScreen(MarksScreen):
             thread=True,
         )
 
+    def _stop(self, threads: list[int]) -> None:
+        for thread in threads:
+            self.context.source.interrupt(thread)
+
     def _fetch(self, fetch: Callable[[], WindowLoaded]) -> None:
+        worker = get_current_worker()
+        self._threads[worker] = threading.get_ident()
         try:
             loaded = fetch()
         except SourceError as exc:
-            self.post_message(StoreFailed(str(exc).splitlines()[0]))
+            if not worker.is_cancelled:  # else: stopped on purpose, superseded
+                self.post_message(StoreFailed(str(exc).splitlines()[0]))
             return
-        if not get_current_worker().is_cancelled:
+        finally:
+            self._threads.pop(worker, None)
+        if not worker.is_cancelled:
             self.post_message(loaded)
 
     @work(thread=True, exclusive=True, group="details")
