@@ -15,7 +15,6 @@ from typing import NoReturn
 
 from runs_tui.agent.output import MAX_LINE
 from runs_tui.core.actions import ACTIONS, cli_specs
-from runs_tui.core.pipelines import PipelineError, format_value
 from runs_tui.core.source import RunSource, SourceError
 from runs_tui.core.status import Action
 from runs_tui.core.text import one_line
@@ -151,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`runs-tui ls | head`): stop quietly, as other tools do.
         _stdout_to_devnull()
         return EXIT_BROKEN_PIPE
-    except (UsageError, SourceError, PipelineError, ValueError) as exc:
+    except (UsageError, SourceError, ValueError) as exc:  # a PipelineError is a ValueError
         _fail(str(exc))
     except KeyboardInterrupt:
         return 130
@@ -225,6 +224,8 @@ def _command(source: RunSource, args: argparse.Namespace) -> int:
     if args.command == "pipeline":
         return _pipeline(source, args)
     if args.command == "run":
+        from runs_tui.core.pipelines import format_value
+
         _require(source, Action.RUN, "run")
         params = dict(_key_value(p) for p in args.param)
         new = source.new_run(args.pipeline, params, queue=args.queue, tags=args.tag)

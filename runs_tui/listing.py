@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from itertools import islice
 
 from runs_tui.core import export
 from runs_tui.core.columns import Column, parse_column, parse_columns
@@ -104,7 +105,8 @@ def cmd_ls(source: RunSource, args: argparse.Namespace) -> int:
         raise ValueError(f"invalid --limit {args.limit}: must be 0 or more")
     total = source.count(q)
     limit = total if args.limit is None else min(args.limit, total)
-    rows = [] if limit == 0 else source.window(q, 0, limit)
+    page = min(max(limit, 1), export.PAGE)
+    rows = list(islice(source.rows(q, page, columns), limit))
     _print_table(rows, columns, q.at or time.time(), with_pipeline)
     if len(rows) < total:
         print(f"({len(rows)} of {total} runs)")

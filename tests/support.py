@@ -145,3 +145,22 @@ def open_concurrently(url: str, openers: int = 4) -> list[BaseException]:
     for t in threads:
         t.join()
     return errors
+
+
+def make_pre_alembic(url: str, schema_version: int = 4) -> None:
+    """Turn the runs-tui database at `url` into one a release before Alembic left: every
+    revision after "0001" undone, no `alembic_version`, `meta.schema_version` as given
+    (the caller drops what that version lacked)."""
+    from sqlalchemy import create_engine, text
+
+    from runs_tui.core.migrations.upgrade import downgrade
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        downgrade(conn, "0001")
+        conn.execute(text("DROP TABLE alembic_version"))
+        conn.execute(
+            text("UPDATE meta SET value = :v WHERE key = 'schema_version'"),
+            {"v": str(schema_version)},
+        )
+    engine.dispose()

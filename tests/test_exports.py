@@ -9,17 +9,19 @@ import json
 import logging
 import re
 import threading
+from typing import Any
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import event, insert, update
 from support import run_cli
 
 from runs_tui.agent.logs import SafeFormatter
 from runs_tui.core import export, ops
-from runs_tui.core.columns import parse_columns
+from runs_tui.core.columns import Column, parse_columns
 from runs_tui.core.db import Store, now
-from runs_tui.core.models import RUN
-from runs_tui.core.records import RunQuery, SortKey
+from runs_tui.core.fmt import param_number, record_value
+from runs_tui.core.models import PARAM, RUN, TAG
+from runs_tui.core.records import RunQuery, RunRow, SortKey
 from runs_tui.core.registry import register
 from runs_tui.sources import open_source
 
@@ -123,6 +125,72 @@ def test_csv_cells_are_safe_for_terminals_and_spreadsheets(store, pipeline_file,
     assert json.loads(as_json.stdout)[0]["user"] == "+\x1b]0;x\x07me\nnext", "JSON keeps data"
     table = run_cli("ls", name, "--columns", columns, "--db", str(db_path))
     assert CONTROL.search(table.stdout) is None and "+␛]0;x␇me next" in table.stdout
+
+
+def test_csv_made_page_by_page_equals_every_cell_made_safe(store, pipeline_file, db_path):
+    """CSV checks a page's text column in one search and makes cells safe only where it
+    finds something: the file is the one `csv_cell` on every value would make, with the
+    unsafe values spread over pages among clean ones (a number written "-0.5" stays a
+    number, the text "-x" is not a formula)."""
+    name = register(store, pipeline_file).name
+    pipe_id = many_runs(store, name, 2500)
+    odd = {7: "=cmd", 1500: "-0.5", 1501: "-x", 1502: "a\x1b[2Jb", 2400: "+1", 2401: "@me"}
+    with store.write() as s:
+        s.execute(
+            insert(PARAM),
+            [{"run_id": i, "key": "args/lr", "value": v, "num": None} for i, v in odd.items()]
+            + [{"run_id": i, "key": "args/lr", "value": "0.01", "num": 0.01} for i in (1, 2)],
+        )
+        s.execute(insert(TAG), [{"run_id": i, "tag": v} for i, v in odd.items()])
+        for i, v in odd.items():
+            s.execute(update(RUN).where(RUN.c.id == i).values(user=v, version=v))
+    source = open_source(str(db_path))
+    columns = parse_columns("run,version,user,tags,p:args/lr,started,status")
+    q = RunQuery(pipe_id, at=now())
+    out = io.StringIO()
+    assert export.write(source, q, columns, "csv", out, with_pipeline=True) == 2500
+    want = io.StringIO()
+    writer = csv.writer(want, lineterminator="\n")
+    writer.writerow(["pipeline", "id", *(c.spec for c in columns)])
+    for row in source.rows(q):
+        values = [row.pipeline, row.id, *(export_value(row, c, q.at) for c in columns)]
+        writer.writerow([export.csv_cell(v) for v in values])
+    source.close()
+    assert out.getvalue() == want.getvalue()
+    assert "'=cmd" in out.getvalue() and ",-0.5," in out.getvalue() and "'-x" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("columns", "read", "unread"),
+    [
+        ("run,status,user,started", set(), {"metric", "runparam", "runtag"}),
+        ("run,tags", {"runtag"}, {"metric", "runparam"}),
+        ("run,m:loss/val:last,p:args/lr", {"metric", "runparam"}, {"runtag"}),
+    ],
+)
+def test_an_export_reads_only_the_tables_its_columns_need(
+    store, pipeline_file, db_path, columns, read, unread
+):
+    name = register(store, pipeline_file).name
+    many_runs(store, name, 30)
+    source = open_source(str(db_path))
+    statements: list[str] = []
+    event.listen(source.store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    q = RunQuery(None, at=now())
+    export.write(source, q, parse_columns(columns), "csv", io.StringIO())
+    rows = list(source.rows(q, 7, parse_columns(columns)))
+    source.close()
+    assert len(rows) == 30
+    tables = {t for sql in statements for t in re.findall(r"(?:FROM|JOIN) (\w+)", sql)}
+    assert read <= tables and not unread & tables, statements
+
+
+def export_value(row: RunRow, column: Column, at: float) -> Any:
+    """A value as an export had it before records (tags a list, parameters as numbers)."""
+    value = record_value(column, at)(row)
+    if column.spec == "tags":
+        return list(value)
+    return param_number(value) if column.is_param and value is not None else value
 
 
 def test_export_headers_show_control_characters_visibly(store, pipeline_file):

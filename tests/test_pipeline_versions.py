@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
-from support import Agents, open_concurrently, pipeline_toml
+from support import Agents, make_pre_alembic, open_concurrently, pipeline_toml
 
 from runs_tui.agent import claims
 from runs_tui.core import details, ops
@@ -120,6 +120,7 @@ def before_versions(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str
             statuses = dict(s.execute(select(RUN.c.id, RUN.c.status)).all())
     finally:
         store.dispose()
+    make_pre_alembic(url, 2)
     if url.startswith("sqlite"):
         _rebuild_run_without_definition(Path(url.removeprefix("sqlite:///")))
     engine = create_engine(url)
@@ -127,7 +128,6 @@ def before_versions(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str
         if not url.startswith("sqlite"):
             conn.execute(text("ALTER TABLE run DROP COLUMN definition_id"))
         conn.execute(text("DROP TABLE pipelineversion"))
-        conn.execute(text("UPDATE meta SET value = '2' WHERE key = 'schema_version'"))
     engine.dispose()
     return url, statuses
 

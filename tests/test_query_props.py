@@ -13,6 +13,10 @@ answers must equal what the documented semantics say, row for row and in order:
 - ties fall back to the run number descending, then the id descending;
 - search is a substring match that folds ASCII letters only, over the run's name,
   user, tags and parameter values; digits or `#digits` also match the run number.
+
+Search is checked through the search index (SQLite FTS5 trigram, PostgreSQL pg_trgm) with
+needles cut from the runs' own texts, both ways a window can read it (from the index, or
+walking the order and testing each run: `query.WALK_ABOVE`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -29,6 +34,7 @@ from sqlalchemy import delete
 from sqlalchemy import insert as sa_insert
 from sqlmodel import SQLModel
 
+from runs_tui.core import query
 from runs_tui.core.db import Store, open_store
 from runs_tui.core.models import Metric, Pipeline, Run, RunParam, RunTag
 from runs_tui.core.ops import param_row
@@ -43,7 +49,7 @@ STATUS_WORDS = (*STATUSES, "Failed", "ABORTED", " Running ")
 USERS = ("alice", "Alice", "bob", "Zoë", "ÉMILE", "x_y", "50%", "back\\slash")
 VERSIONS = ("1.0.0", "1.10.0", "1.2.0", "2.0", "")
 QUEUES = ("default", "gpu", "Gpu", "cpu-ß")
-NAMES = ("", "baseline", "Sweep_1", "tëst 3", "100% done")
+NAMES = ("", "baseline", "Sweep_1", "tëst 3", "100% done", "ÉCOLE Straße", "x\x1fy")
 TAGS = ("a", "B", "b", "ab", "é", "É", "50%", "5_0", "500", "a\\b", "x y", "日本", "zz", "#3")
 METRICS = (("loss", "val"), ("loss", "train"), ("acc", "acc"))
 METRIC_SPECS = tuple(
@@ -451,6 +457,14 @@ searches = st.one_of(
             "日本",
             "99999999999999999999",
             "²",
+            "\x1f",
+            "x\x1fy",
+            "école",
+            "ÉCOLE",
+            "LE STR",
+            "straße",
+            "STRASSE",
+            "baselinealice",
         ]
     ),
     st.text(SEARCH_ALPHABET, max_size=3),
@@ -567,13 +581,75 @@ def test_one_filter_matches_brute_force(
             check(store, runs, q, 0, 200)
 
 
+def texts(runs: Sequence[R]) -> list[str]:
+    """Every text search looks in (after `insert`, which fills `params`)."""
+    found = {t for r in runs for t in (r.name, r.user, *r.tags, *(v for v, _ in r.params.values()))}
+    return sorted(found - {""})
+
+
+@st.composite
+def pieces(draw: st.DrawFn, runs: Sequence[R]) -> str:
+    """A needle cut from the runs' own texts (the trigram index finds 3 characters or
+    more), its case sometimes changed, sometimes running on into another text (which no
+    run holds unless one text holds both)."""
+    pool = texts(runs) or ["none"]
+    text = draw(st.sampled_from(pool))
+    start = draw(st.integers(0, len(text) - 1))
+    piece = text[start : draw(st.integers(start + 1, len(text)))]
+    piece = draw(st.sampled_from([piece, piece, piece.upper(), piece.lower(), piece.swapcase()]))
+    if draw(st.integers(0, 4)) == 0:
+        piece += draw(st.sampled_from(pool))
+    return piece
+
+
+def search_queries(needle: str, sort: Sequence[SortKey]) -> list[RunQuery]:
+    return [
+        RunQuery(None, search=needle, at=AT),
+        RunQuery(None, search=needle, archived=True, at=AT),
+        RunQuery(1, search=needle, sort=tuple(sort), at=AT),
+    ]
+
+
 @props(50)
-@given(runs=datasets(), needles=st.lists(searches, min_size=1, max_size=6))
-def test_search_matches_brute_force(store: Store, runs: list[R], needles: list[str]) -> None:
+@given(
+    runs=datasets(),
+    needles=st.lists(searches, min_size=1, max_size=4),
+    sort=sort_keys,
+    data=st.data(),
+)
+def test_search_matches_brute_force(
+    store: Store, runs: list[R], needles: list[str], sort: list[SortKey], data: st.DataObject
+) -> None:
     insert(store, runs)
+    needles += data.draw(st.lists(pieces(runs), min_size=1, max_size=4))
     for needle in needles:
-        check(store, runs, RunQuery(None, search=needle, at=AT), 0, 200)
-        check(store, runs, RunQuery(None, search=needle, archived=True, at=AT), 0, 200)
+        for walk_above in (query.WALK_ABOVE, 0):  # read from the index, walk the order
+            with mock.patch.object(query, "WALK_ABOVE", walk_above):
+                for q in search_queries(needle, sort):
+                    check(store, runs, q, 0, 200)
+
+
+@pytest.mark.postgres
+@props(30)
+@given(
+    runs=datasets(),
+    needles=st.lists(searches, min_size=1, max_size=4),
+    sort=sort_keys,
+    data=st.data(),
+)
+def test_search_matches_brute_force_postgres(
+    pg_url: str, runs: list[R], needles: list[str], sort: list[SortKey], data: st.DataObject
+) -> None:
+    """The same through pg_trgm (the planner chooses how to read the index)."""
+    store = open_store(pg_url)
+    try:
+        insert(store, runs)
+        needles += data.draw(st.lists(pieces(runs), min_size=1, max_size=4))
+        for needle in needles:
+            for q in search_queries(needle, sort):
+                check(store, runs, q, 0, 200)
+    finally:
+        store.dispose()
 
 
 # ---------------------------------------------------------------- examples

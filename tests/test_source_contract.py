@@ -32,7 +32,8 @@ from source_seeds import (
     selected,
 )
 
-from runs_tui.core.columns import BUILTIN, Kind, parse_column
+from runs_tui.core.columns import BUILTIN, Kind, parse_column, parse_columns
+from runs_tui.core.export import records_of
 from runs_tui.core.records import (
     ColumnChoices,
     EventInfo,
@@ -408,6 +409,50 @@ def test_rows_are_every_run_in_order(seeded: Seeded, page: int) -> None:
     q = seeded.q(sort=(SortKey("m:loss/val:last", desc=True),))
     need_sort(seeded, "m:loss/val:last")
     assert seeded.keys_of(list(seeded.source.rows(q, page))) == expected(DATA, q, "train")
+
+
+COLUMN_SETS = (
+    "run,version,tags,status,user,started,updated,run_time,queue",
+    "run,m:loss/val:last,m:loss/val:min,m:acc:max,p:args/lr,p:args/optimizer,tags",
+    "p:args/epochs",
+)
+
+
+@pytest.mark.parametrize("columns", COLUMN_SETS)
+def test_rows_for_columns_carry_what_the_columns_show(seeded: Seeded, columns: str) -> None:
+    """`rows(q, page, columns)`: the same runs in the same order, and every column's
+    value as in the whole row (a source may leave out what no column shows)."""
+    need_sort(seeded, "m:loss/val:last")
+    cols = parse_columns(columns)
+    q = seeded.q(None, sort=(SortKey("m:loss/val:last"),))
+    whole = list(seeded.source.rows(q, 1000))
+    part = list(seeded.source.rows(q, 3, cols))
+    assert [r.id for r in part] == [r.id for r in whole]
+    for got, want in zip(part, whole, strict=True):
+        assert [got.value(c, AT) for c in cols] == [want.value(c, AT) for c in cols]
+
+
+@pytest.mark.parametrize("columns", COLUMN_SETS)
+@pytest.mark.parametrize("sort", ["", "p:args/lr", "-started"])
+def test_records_are_the_values_of_the_rows(seeded: Seeded, columns: str, sort: str) -> None:
+    """`records()` (what an export writes): per run, the pipeline, the id and each
+    column's `fmt.record_value` of its row, in the rows' order, `page` at a time."""
+    sort_keys = (SortKey(sort.lstrip("-"), sort.startswith("-")),) if sort else ()
+    if sort:
+        need_sort(seeded, sort.lstrip("-"))
+    cols = parse_columns(columns)
+    for pipeline in (None, "train"):
+        q = seeded.q(pipeline, sort=sort_keys)
+        pages = list(seeded.source.records(q, cols, 4))
+        assert pages and all(0 < len(p) <= 4 for p in pages)
+        got = [record for p in pages for record in p]
+        want = [r for p in records_of(seeded.source.rows(q), cols, AT, 1000) for r in p]
+        assert got == want
+        keys = [seeded.keys[r[1]] for r in got]
+        if pipeline is None:  # run numbers restart per pipeline: only the set is known
+            assert sorted(keys) == sorted(expected(DATA, q, pipeline))
+        else:
+            assert keys == expected(DATA, q, pipeline)
 
 
 def test_runs_by_id_in_the_order_asked(seeded: Seeded) -> None:

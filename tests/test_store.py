@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
-from support import run_cli
+from support import make_pre_alembic, run_cli
 
 from runs_tui.cli import main
 from runs_tui.core import ops
@@ -74,7 +74,7 @@ def test_newer_schema_cli_subprocess(db_path):
 
 def test_older_schema_version_is_upgraded(db_path):
     open_store(str(db_path)).dispose()
-    set_schema_version(db_path, 0)
+    make_pre_alembic(f"sqlite:///{db_path}", 0)
     s = open_store(str(db_path))
     with s.read() as session:
         row = session.get(Meta, "schema_version")

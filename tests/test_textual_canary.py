@@ -1,11 +1,21 @@
 """Canaries for the private Textual API runs-tui relies on (pinned in pyproject.toml):
 `DataTable._data` and `DataTable._update_count`, used by `RunsTable._set_cell` to draw a
-changed cell alone. A Textual release that changes them fails here first."""
+changed cell alone; `App._display(screen, renderable)` and the compositor's updates
+(`LayoutUpdate.strips`/`region`, `ChopsUpdate.chops`/`spans`/`chop_ends`), which
+`RunsApp` and `ui.lean` use to write only the cells that changed. A Textual release
+that changes them fails here first."""
 
 from __future__ import annotations
 
+import inspect
+
+from rich.console import RenderableType
 from rich.text import Text
+from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.app import App, ComposeResult
+from textual.geometry import Region
+from textual.screen import Screen
+from textual.strip import Strip
 
 from runs_tui.ui.widgets.runs_table import RunsTable
 
@@ -33,3 +43,43 @@ async def test_datatable_private_state_is_what_runs_table_expects():
         table._set_cell(0, 0, Text("a much longer value than the column"))
         await pilot.pause()
         assert table.get_cell("r1", "a").plain.startswith("a much longer")
+
+
+class Updates(App[None]):
+    """Keeps what the compositor hands `_display`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.updates: list[RenderableType] = []
+
+    def compose(self) -> ComposeResult:
+        yield RunsTable()
+
+    def _display(self, screen: Screen[object], renderable: RenderableType | None) -> None:
+        if renderable is not None:
+            self.updates.append(renderable)
+        super()._display(screen, renderable)
+
+
+async def test_compositor_updates_are_what_lean_output_expects():
+    assert list(inspect.signature(App._display).parameters) == ["self", "screen", "renderable"]
+    app = Updates()
+    async with app.run_test(size=(40, 6)) as pilot:
+        table = app.query_one(RunsTable)
+        table.add_column("a", key="a", width=10)
+        table.add_row(Text("x"), key="r1")
+        await pilot.pause()
+        full = [u for u in app.updates if isinstance(u, LayoutUpdate)]
+        assert full, app.updates
+        assert full[0].region == Region(0, 0, 40, 6)
+        assert all(isinstance(s, Strip) for line in full[0].strips for s in line)
+        app.updates.clear()
+        table._set_cell(0, 0, Text("y"))
+        await pilot.pause()
+        partial = [u for u in app.updates if isinstance(u, ChopsUpdate)]
+        assert partial, app.updates
+        y, x1, x2 = partial[0].spans[0]
+        assert 0 <= x1 < x2 <= 40
+        chops, ends = partial[0].chops[y], partial[0].chop_ends[y]
+        assert len(chops) == len(ends)
+        assert any(isinstance(s, Strip) for s in chops.values())

@@ -8,9 +8,10 @@ from spool files, `scancel`) implements the same two protocols.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
-from runs_tui.core.pipelines import Resources
+if TYPE_CHECKING:  # `runs-tui --help` imports this module (its --max-line default)
+    from runs_tui.core.pipelines import Resources
 
 
 class LaunchError(Exception):

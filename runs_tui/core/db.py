@@ -2,10 +2,12 @@
 
 SQLite runs in WAL mode with a busy timeout, and every write transaction starts
 with BEGIN IMMEDIATE so that writers queue up instead of failing on upgrade.
+Opening a store checks its schema and upgrades an older one (core/migrations).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import sqlite3
@@ -13,22 +15,25 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event, insert, inspect, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
-from runs_tui.core import models
+from runs_tui.core import migrations, models
 from runs_tui.core.paths import create_private_file, default_db_path, kind_of, make_private_dir
 from runs_tui.core.source import SourceError
 
 BUSY_TIMEOUT_MS = 30_000  # the default; RUNS_TUI_BUSY_TIMEOUT (seconds) overrides it
 BUSY_TIMEOUT_ENV = "RUNS_TUI_BUSY_TIMEOUT"
+
+log = logging.getLogger("runs_tui.store")
 
 
 def chunked(ids: Sequence[int], size: int) -> Iterator[list[int]]:
@@ -194,6 +199,9 @@ def open_store(db: str | None = None, *, create: bool = True) -> Store:
     except SQLAlchemyError as exc:
         store.dispose()
         raise StoreError(f"cannot use database {store.display_url!r}: {exc}") from exc
+    except StoreError:  # refused: newer, foreign, or no copy before an upgrade
+        store.dispose()
+        raise
     if store.is_sqlite:
         store.dispose()
         store = Store(url, _sqlite_engine(_never_create(url)))
@@ -233,79 +241,121 @@ def _never_create(url: str) -> str:
     return f"sqlite:///file:{quote(path)}?mode=rw&uri=true"
 
 
-# Columns added since schema version 1, as (table, column, DDL); an upgrade adds those
-# missing, so it is safe to repeat and to race (each upgrade holds the write lock).
-ADDED_COLUMNS = (
-    ("steprun", "executor", "TEXT NOT NULL DEFAULT ''"),  # 2
-    ("steprun", "external_id", "TEXT NOT NULL DEFAULT ''"),  # 2
-    ("run", "definition_id", "INTEGER REFERENCES pipelineversion(id)"),  # 3
-    ("steprun", "out_offset", "BIGINT NOT NULL DEFAULT 0"),  # 4
-    ("steprun", "err_offset", "BIGINT NOT NULL DEFAULT 0"),  # 4
-)
+@dataclass(frozen=True)
+class _Schema:
+    """What a database holds, read with plain queries (Alembic is imported only when an
+    upgrade is due): its tables, `meta.schema_version` (0 when not recorded) and its
+    Alembic revision (None before Alembic)."""
+
+    tables: frozenset[str]
+    meta: int
+    revision: str | None
+
+    @property
+    def current(self) -> bool:
+        return self.revision == migrations.head()
+
+    @property
+    def label(self) -> str:
+        """Its schema in a backup file's name: the revision, else the pre-Alembic version."""
+        return self.revision or f"schema{self.meta}"
 
 
 def _check_schema(store: Store, *, create: bool) -> None:
+    """Create a new database, or upgrade an older one in place (Alembic revisions up to
+    the newest; a SQLite file is first copied next to itself), under a lock that makes
+    concurrent openers upgrade once. A newer database and a foreign one are refused
+    untouched."""
     with store.read() as session:
-        if _found_version(store, session) == models.SCHEMA_VERSION:
-            return
-    if not create:
+        found = _found_schema(store, session)
+    if found.current:
+        return
+    if not found.tables and not create:
         raise StoreError(f"database {store.display_url!r} has no runs-tui tables")
     with store.write() as session:
         if not store.is_sqlite:
             session.execute(text("SELECT pg_advisory_xact_lock(7355608)"))
-        if _found_version(store, session) == models.SCHEMA_VERSION:
+        found = _found_schema(store, session)
+        if found.current:
             return  # another process created or upgraded it while we waited for the lock
         connection = session.connection()
-        SQLModel.metadata.create_all(connection)
-        for table, column, ddl in ADDED_COLUMNS:
-            if column not in {c["name"] for c in inspect(connection).get_columns(table)}:
-                connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
-        _give_runs_versions(session)
-        row = session.get(models.Meta, "schema_version")
-        if row is None:
-            session.add(models.Meta(key="schema_version", value=str(models.SCHEMA_VERSION)))
-        else:
-            row.value = str(models.SCHEMA_VERSION)
+        copy = store.is_sqlite and bool(found.tables)
+        backup = _backup_sqlite(connection, found.label) if copy else None
+        from runs_tui.core.migrations.upgrade import upgrade
 
-
-def _give_runs_versions(session: Session) -> None:
-    """Version 3: every pipeline gets a version row of its current definition, and runs
-    made before versions were kept refer to it. What they were created with is not known;
-    their pipeline's current definition is what they would have run until now."""
-    version, run = models.VERSION, models.RUN
-    for pid, number, definition in session.execute(
-        select(models.PIPELINE.c.id, models.PIPELINE.c.version, models.PIPELINE.c.definition)
-    ).all():
-        key = models.definition_hash(definition)
-        find = select(version.c.id).where(version.c.pipeline_id == pid, version.c.hash == key)
-        vid = session.execute(find).scalar()
-        if vid is None:
-            values = {"version": number, "definition": definition, "created": now()}
-            session.execute(insert(version).values(pipeline_id=pid, hash=key, **values))
-            vid = session.execute(find).scalar_one()
-        session.execute(
-            update(run)
-            .where(run.c.pipeline_id == pid, run.c.definition_id.is_(None))
-            .values(definition_id=vid)
+        upgrade(connection)
+    if found.tables:
+        log.info(
+            "database %s upgraded from %s to %s%s",
+            store.display_url,
+            found.label,
+            migrations.head(),
+            f"; its earlier state is in {backup}" if backup else "",
         )
 
 
-def _found_version(store: Store, session: Session) -> int | None:
-    """The database's schema version: 0 when not recorded, None when it has no tables.
-    Refuses a newer version and a database of something else."""
-    tables = store.engine.dialect.get_table_names(session.connection())
-    if "meta" not in tables:
-        if tables:
-            raise StoreError(
-                f"database {store.display_url!r} is not a runs-tui database "
-                f"(it has other tables: {', '.join(sorted(tables)[:5])})"
-            )
+def _backup_sqlite(connection: Connection, label: str) -> Path | None:
+    """Copy a SQLite file about to be upgraded to `<file>.backup-<label>` beside it, with
+    its mode, through SQLite's backup API (a consistent copy, WAL included). `connection`
+    holds the write lock and has written nothing: a second, read-only connection copies
+    exactly what the upgrade starts from (SQLite cannot copy through a connection in a
+    write transaction). An in-memory database has no copy. A copy that cannot be made
+    stops the upgrade."""
+    name = connection.exec_driver_sql(
+        "SELECT file FROM pragma_database_list WHERE name = 'main'"
+    ).scalar()
+    if not name:
         return None
-    row = session.get(models.Meta, "schema_version")
-    found = int(row.value) if row is not None else 0
-    if found > models.SCHEMA_VERSION:
+    path = Path(name)
+    target = path.with_name(f"{path.name}.backup-{label}")
+    partial = target.with_name(f"{target.name}.partial")
+    try:
+        partial.unlink(missing_ok=True)
+        mode = path.stat().st_mode & 0o777
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode))
+        source = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        copy = sqlite3.connect(partial)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+            source.close()
+        partial.replace(target)
+    except (OSError, sqlite3.Error) as exc:
+        partial.unlink(missing_ok=True)
         raise StoreError(
-            f"database {store.display_url!r} has schema version {found}, newer than "
-            f"this runs-tui understands ({models.SCHEMA_VERSION}); upgrade runs-tui"
+            f"cannot upgrade database {str(path)!r}: its copy {str(target)!r} could not be "
+            f"made first ({getattr(exc, 'strerror', None) or exc}); nothing was changed"
+        ) from exc
+    return target
+
+
+def _found_schema(store: Store, session: Session) -> _Schema:
+    """The database's schema. Refuses a database of something else and a newer one (a
+    revision this runs-tui does not have, or a pre-Alembic version above the last)."""
+    connection = session.connection()
+    tables = frozenset(store.engine.dialect.get_table_names(connection))
+    if not tables:
+        return _Schema(tables, 0, None)
+    if "meta" not in tables:
+        raise StoreError(
+            f"database {store.display_url!r} is not a runs-tui database "
+            f"(it has other tables: {', '.join(sorted(tables)[:5])})"
         )
-    return found
+    value = connection.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar()
+    meta = int(value) if value is not None else 0
+    revision = None
+    if "alembic_version" in tables:
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    if meta > models.SCHEMA_VERSION:
+        _refuse_newer(store, str(meta), str(models.SCHEMA_VERSION))
+    if revision is not None and revision not in migrations.revisions():
+        _refuse_newer(store, revision, migrations.head())
+    return _Schema(tables, meta, revision)
+
+
+def _refuse_newer(store: Store, found: str, known: str) -> NoReturn:
+    raise StoreError(
+        f"database {store.display_url!r} has schema version {found}, newer than "
+        f"this runs-tui understands ({known}); upgrade runs-tui"
+    )

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
+from operator import attrgetter
 from typing import IO, Any
 
 from runs_tui.core.columns import Column
-from runs_tui.core.fmt import export_value
+from runs_tui.core.fmt import param_number, record_value
 from runs_tui.core.records import RunQuery, RunRow
 from runs_tui.core.source import RunSource
-from runs_tui.core.text import lines
+from runs_tui.core.text import is_clean, lines
 
 FORMATS = ("csv", "json")
 PAGE = 1000
@@ -28,10 +31,20 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, list):
         value = "; ".join(value)
     if isinstance(value, str):
-        value = lines(value)
+        if not is_clean(value):
+            value = lines(value)
         if value.startswith(FORMULA_STARTS):
             value = "'" + value
     return value
+
+
+# Columns whose record values are numbers, ISO times or state labels: nothing to make safe.
+PLAIN = frozenset({"run", "run_time", "started", "updated", "status"})
+# What may need a CSV cell changed, in a page's text joined by "|" (a cell that starts
+# with a formula character follows one): a page without it is written as it is.
+SUSPECT = re.compile(r"[\x00-\x1f\x7f-\x9f]|\|[=+\-@]")
+
+Record = list[Any]
 
 
 def write(
@@ -43,29 +56,96 @@ def write(
     *,
     with_pipeline: bool = False,
 ) -> int:
-    """Write the query's runs to `out`; returns how many were written."""
+    """Write the query's runs to `out`; returns how many were written. The source gives
+    each run's values (`RunSource.records`); CSV and JSON only finish them."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
     at = q.at if q.at is not None else time.time()
-    q = q.with_(at=at)
-    heads = (["pipeline"] if with_pipeline else []) + ["id"] + [c.spec for c in columns]
-
-    def record(row: RunRow) -> list[Any]:
-        head: list[Any] = [row.pipeline] if with_pipeline else []
-        return [*head, row.id, *(export_value(row, c, at) for c in columns)]
-
-    n = 0
+    pages = source.records(q.with_(at=at), columns, PAGE)
+    fields = (["pipeline"] if with_pipeline else []) + ["id"]
+    heads = fields + [c.spec for c in columns]
+    skip = 0 if with_pipeline else 1  # a record starts with the pipeline's name
     if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([csv_cell(h) for h in heads])
-        for row in source.rows(q, PAGE):
-            writer.writerow([csv_cell(v) for v in record(row)])
-            n += 1
-        return n
+        return _write_csv(pages, skip, heads, columns, out)
+    finish = [*(_same for _ in fields), *(_json_value(c) for c in columns)]
+    n = 0
     out.write("[")
-    for row in source.rows(q, PAGE):
-        out.write(",\n " if n else "\n ")
-        out.write(json.dumps(dict(zip(heads, record(row), strict=True))))
-        n += 1
+    for page in pages:
+        for record in page:
+            values = [f(v) for f, v in zip(finish, record[skip:], strict=True)]
+            out.write(",\n " if n else "\n ")
+            out.write(json.dumps(dict(zip(heads, values, strict=True))))
+            n += 1
     out.write("\n]\n" if n else "]\n")
     return n
+
+
+def records_of(
+    rows: Iterable[RunRow], columns: Sequence[Column], at: float, page: int
+) -> Iterator[list[Record]]:
+    """`RunSource.records` made from a source's rows (`fmt.record_value`), `page` at a
+    time: for a source that has no faster way."""
+    values: list[Callable[[RunRow], Any]] = [attrgetter("pipeline"), attrgetter("id")]
+    values.extend(record_value(c, at) for c in columns)
+    it = iter(rows)
+    while chunk := list(islice(it, page)):
+        yield [[value(row) for value in values] for row in chunk]
+
+
+def _write_csv(
+    pages: Iterator[list[Record]],
+    skip: int,
+    heads: list[str],
+    columns: Sequence[Column],
+    out: IO[str],
+) -> int:
+    """CSV a page at a time: tags joined, and each text column of a page checked in one
+    search (SUSPECT); only where it finds something are that column's cells of the page
+    made safe one by one."""
+    first = 2 - skip  # where the columns start in a written record
+    tags = [i for i, c in enumerate(columns, first) if c.spec == "tags"]
+    fixes: dict[int, Callable[[Any], Any]] = {0: csv_cell} if skip == 0 else {}
+    for i, column in enumerate(columns, first):
+        if not _plain(column):
+            fixes[i] = _param_cell if column.is_param else csv_cell
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([csv_cell(h) for h in heads])
+    n = 0
+    for page in pages:
+        records = [r[skip:] for r in page] if skip else page
+        for i in tags:
+            for record in records:
+                record[i] = "; ".join(record[i])
+        for i, fix in fixes.items():
+            if SUSPECT.search("|" + "|".join(filter(None, [r[i] for r in records]))):
+                for record in records:
+                    record[i] = fix(record[i])
+        writer.writerows(records)
+        n += len(records)
+    return n
+
+
+def _plain(column: Column) -> bool:
+    return column.is_metric or (column.source == "builtin" and column.name in PLAIN)
+
+
+def _param_cell(text: str | None) -> Any:
+    """A parameter's CSV cell: a number as written (as CSV writes the number), other
+    text made safe."""
+    if text is None or not isinstance(param_number(text), str):
+        return text
+    return csv_cell(text)
+
+
+def _json_value(column: Column) -> Callable[[Any], Any]:
+    """A record value as JSON has it: tags as a list, a parameter as a number when it is
+    one written plainly."""
+    if column.spec == "tags":
+        return list
+    if column.is_param:
+        return lambda text: None if text is None else param_number(text)
+    return _same
+
+
+def _same(value: Any) -> Any:
+    return value

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 from runs_tui.core.columns import parse_column
 from runs_tui.core.db import Store
 from runs_tui.core.models import METRIC, PARAM, RUN, TAG
-from runs_tui.core.query import where_clause
+from runs_tui.core.query import store_where
 from runs_tui.core.records import RunQuery, ValueCount
 
 MAX_VALUES = 1000
@@ -25,7 +25,7 @@ def distinct_values(store: Store, q: RunQuery, spec: str) -> list[ValueCount]:
     """The values of a value-set column among the runs the other filters leave, most
     frequent first (at most MAX_VALUES)."""
     column = parse_column(spec)
-    cond = where_clause(_without(q, spec))
+    cond = store_where(store, _without(q, spec))
     # The joined table is an alias: the filters' own EXISTS over PARAM and TAG must not
     # be correlated with it (they would lose their FROM).
     if column.is_param:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 from runs_tui.core.columns import Column
@@ -106,21 +108,30 @@ def param_text(value: str, precise: bool = False) -> str:
     return number(as_float)
 
 
-def export_value(row: RunRow, column: Column, at: float) -> Any:
-    """A column's precise value for CSV or JSON: numbers as numbers, times as ISO 8601."""
-    value = row.value(column, at)
-    if value is None:
-        return None
-    if column.source == "builtin":
-        if column.name in ("started", "updated"):
-            return iso(value)
-        if column.name == "tags":
-            return list(value)
-        if column.name == "status":
-            return Status(value).label
+LABELS = {s.value: s.label for s in Status}
+
+
+def record_value(column: Column, at: float) -> Callable[[RunRow], Any]:
+    """A column's value in an export record, as a function of a row (chosen once per
+    column, not per cell): numbers as numbers, times as ISO 8601, the state's label (an
+    unknown state as stored), tags as a tuple, a parameter's text; None when missing.
+    `export` makes CSV and JSON of it; `cells` makes the same values in SQL."""
+    if column.is_metric:
+        key, agg = (column.title, column.series), column.agg
+        return lambda row: None if (m := row.metrics.get(key)) is None else m.get(agg)
+    name = column.name
     if column.is_param:
-        return param_number(value)
-    return value
+        return lambda row: row.params.get(name)
+    if name == "run":
+        return attrgetter("number")
+    if name == "run_time":
+        return lambda row: row.run_time(at)
+    if name == "status":
+        return lambda row: LABELS.get(row.status, row.status)
+    field = attrgetter(name)
+    if name in ("started", "updated"):
+        return lambda row: None if (t := field(row)) is None else iso(t)
+    return field  # tags (a tuple), version, user, queue
 
 
 def param_number(text: str) -> Any:

@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+# `meta.schema_version`, which releases before Alembic check: the schema is now the Alembic
+# revisions in core/migrations. Raised only by a revision that older releases must refuse.
 SCHEMA_VERSION = 4
 
 

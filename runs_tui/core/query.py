@@ -8,7 +8,8 @@ last in either direction; ties fall back to the newest run first.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -27,8 +28,20 @@ from runs_tui.core.db import Store, now
 from runs_tui.core.models import METRIC, PARAM, RUN, TAG
 from runs_tui.core.records import Filter, RunQuery, RunRow, SortKey, TagFilter, ValueFilter
 from runs_tui.core.rows import load_rows
+from runs_tui.core.search_index import SEP, Kind, kind
 from runs_tui.core.status import Status
-from runs_tui.core.textsql import CodePoint, run_number, search_clause
+from runs_tui.core.textsql import (
+    NO_INDEX,
+    CodePoint,
+    SearchWay,
+    ascii_lower,
+    matching_ids,
+    run_number,
+    search_clause,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def _run_time(at: float) -> ColumnElement[Any]:
@@ -123,11 +136,15 @@ def true_clause() -> ColumnElement[bool]:
     return literal(True) == literal(True)
 
 
-def where_clause(q: RunQuery, run_index: bool = True) -> ColumnElement[bool]:
+def where_clause(
+    q: RunQuery, run_index: bool = True, *, way: SearchWay = NO_INDEX
+) -> ColumnElement[bool]:
     """The condition a run must meet to be in the query's result. Without `run_index`
     the pipeline term cannot walk a `run` index (`pipeline_id + 0`): SQLite then reads
     runs by id from another table's sorted index, as a sort on a metric wants, instead
-    of sorting the whole pipeline (which it prefers once ANALYZE has counted it)."""
+    of sorting the whole pipeline (which it prefers once ANALYZE has counted it), or
+    from the search index (`search_way`). The search runs as `way` says; the default
+    scans tags and parameters (right for a handful of runs, as selection.hidden asks)."""
     at = q.at if q.at is not None else now()
     parts: list[ColumnElement[bool]] = [RUN.c.archived.is_(q.archived)]
     if q.pipeline_id is not None:
@@ -137,19 +154,72 @@ def where_clause(q: RunQuery, run_index: bool = True) -> ColumnElement[bool]:
     if q.tags is not None:
         parts.append(_tag_clause(q.tags))
     if q.search.strip():
-        parts.append(search_clause(q.search))
+        parts.append(search_clause(q.search, way, q.pipeline_id))
     return and_(*parts)
+
+
+WALK_ABOVE = 10_000  # a window walks its order when more runs than this hold the needle
+
+
+def search_way(store: Store, q: RunQuery) -> SearchWay:
+    """The query's search through what the store has: the matching runs read first."""
+    return SearchWay(kind(store)) if q.search.strip() else SearchWay()
+
+
+def window_way(session: Session, store: Store, q: RunQuery) -> SearchWay:
+    """A window's search. On SQLite, when WALK_ABOVE runs or more hold the needle, it
+    walks the window's order testing each run, and a page fills after a few thousand;
+    when fewer do, it reads them from the index and sorts them (the probe reads at most
+    WALK_ABOVE index entries: about 10 ms). PostgreSQL's planner makes this choice
+    itself, from pg_trgm's estimates."""
+    way = search_way(store, q)
+    folded = ascii_lower(q.search.strip())
+    if not store.is_sqlite or way.kind is Kind.NONE or SEP in folded:
+        return way
+    probe = matching_ids(folded, way.kind).limit(WALK_ABOVE).subquery()
+    held = int(session.execute(select(func.count()).select_from(probe)).scalar_one())
+    return SearchWay(way.kind, walk=held >= WALK_ABOVE)
+
+
+def _run_index(store: Store, q: RunQuery, way: SearchWay) -> bool:
+    """Whether the pipeline term may walk a run index: not on SQLite when the search's
+    matching runs lead (it would walk the whole pipeline and look each run up in them)."""
+    needle = ascii_lower(q.search.strip())
+    leads = bool(needle) and way.kind is not Kind.NONE and not way.walk and SEP not in needle
+    return not (store.is_sqlite and leads)
 
 
 NOT_NULL = ("run", "version", "status", "user", "queue", "updated")
 TEXT = ("version", "user", "queue", "status", "tags")
 
 
-def _ordered(
+@dataclass(frozen=True)
+class Term:
+    """One expression of a query's order, `desc` or not; when `nullable`, its missing
+    values (NULL) come after every value whatever the direction."""
+
+    expr: ColumnElement[Any]
+    desc: bool = False
+    nullable: bool = False
+
+    def order_by(self) -> list[Any]:
+        by = self.expr.desc() if self.desc else self.expr.asc()
+        return [self.expr.is_(None), by] if self.nullable else [by]
+
+
+def order_clauses(terms: Sequence[Term]) -> list[Any]:
+    """The ORDER BY clauses of `terms`."""
+    return [clause for term in terms for clause in term.order_by()]
+
+
+def order_terms(
     stmt: Select[Any], keys: Sequence[SortKey], store: Store, at: float, first_alias: int = 0
-) -> Select[Any]:
-    """`stmt` ordered by `keys` (missing values last), then the newest run first."""
-    order: list[Any] = []
+) -> tuple[Select[Any], list[Term]]:
+    """`stmt` joined to what `keys` sort on, and the terms of the order they make (missing
+    values last), then the newest run first: the run number, then the id (unique).
+    A hyperparameter is two terms, its number then its text: numbers come before text,
+    and a run without it has neither."""
+    terms: list[Term] = []
     for i, key in enumerate(keys, first_alias):
         column = parse_column(key.column)
         if column.is_metric:
@@ -159,43 +229,65 @@ def _ordered(
         elif column.is_param:
             p = PARAM.alias(f"p{i}")
             stmt = stmt.outerjoin(p, and_(p.c.run_id == RUN.c.id, p.c.key == column.name))
-            order.append(p.c.value.is_(None))
             exprs = [p.c.num, _text(p.c.value, store)]
         else:
             expr = _builtin(column.name, at)
             exprs = [_text(expr, store) if column.name in TEXT else expr]
-        for expr in exprs:
-            order.append(expr.is_(None))
-            order.append(expr.desc() if key.desc else expr.asc())
-    order.extend((RUN.c.number.desc(), RUN.c.id.desc()))
-    return stmt.order_by(*order)
+        nullable = column.source != "builtin" or column.name not in NOT_NULL
+        terms.extend(Term(expr, key.desc, nullable) for expr in exprs)
+    terms.extend((Term(RUN.c.number, True), Term(RUN.c.id, True)))
+    return stmt, terms
 
 
-def _metric_on(m: Any, column: Column) -> ColumnElement[bool]:
-    return and_(m.c.run_id == RUN.c.id, m.c.title == column.title, m.c.series == column.series)
+def _ordered(
+    stmt: Select[Any], keys: Sequence[SortKey], store: Store, at: float, first_alias: int = 0
+) -> Select[Any]:
+    """`stmt` ordered by `keys` (missing values last), then the newest run first."""
+    stmt, terms = order_terms(stmt, keys, store, at, first_alias)
+    return stmt.order_by(*order_clauses(terms))
 
 
-def _segments(q: RunQuery, store: Store, at: float) -> list[Select[Any]]:
+def _metric_on(m: Any, column: Column, by_run: bool = False) -> ColumnElement[bool]:
+    """The run's row of the metric. With `by_run` it is reached from the run only: title
+    and series are hidden from indexes (`|| ''`), so that SQLite reads the search's few
+    runs first rather than walking the metric's sorted index and testing every run."""
+    title, series = (m.c.title + "", m.c.series + "") if by_run else (m.c.title, m.c.series)
+    return and_(m.c.run_id == RUN.c.id, title == column.title, series == column.series)
+
+
+def segments(
+    q: RunQuery, store: Store, at: float, way: SearchWay | None = None
+) -> list[tuple[Select[Any], list[Term]]]:
     """The result split by the first sort key into parts that each sort on an index:
-    runs with a value (numbers before text for a hyperparameter), then runs without.
-    Together, in order, they are exactly the single sorted query."""
+    runs with a value (numbers before text for a hyperparameter), then runs without;
+    each with the terms of its whole order (unordered: one part, the newest run first).
+    Together, in order, they are exactly the single sorted query. The search runs as
+    `way` says (default: `search_way`)."""
+    way = search_way(store, q) if way is None else way
+    base = select(RUN.c.id).select_from(RUN).where(store_where(store, q, way))
+    if not q.sort:
+        return [order_terms(base, (), store, at)]
     key, rest = q.sort[0], q.sort[1:]
     column = parse_column(key.column)
-    base = select(RUN.c.id).select_from(RUN).where(where_clause(q))
-    by_other = select(RUN.c.id).select_from(RUN).where(where_clause(q, not store.is_sqlite))
+    by_other = (
+        select(RUN.c.id).select_from(RUN).where(where_clause(q, not store.is_sqlite, way=way))
+    )
 
-    def lead(expr: ColumnElement[Any]) -> Any:
-        return expr.desc() if key.desc else expr.asc()
+    by_run = not _run_index(store, q, way)  # the search's runs lead: join to them by run
 
-    parts: list[tuple[Select[Any], list[Any]]] = []
+    def lead(expr: ColumnElement[Any]) -> Term:
+        return Term(expr, key.desc)
+
+    parts: list[tuple[Select[Any], list[Term]]] = []
     if column.is_metric:
         m = METRIC.alias("m_first")
-        parts.append((by_other.join(m, _metric_on(m, column)), [lead(m.c[column.agg])]))
+        parts.append((by_other.join(m, _metric_on(m, column, by_run)), [lead(m.c[column.agg])]))
         missing = ~exists().where(_metric_on(METRIC, column))
         parts.append((base.where(missing), []))
     elif column.is_param:
         p = PARAM.alias("p_first")
-        joined = by_other.join(p, and_(p.c.run_id == RUN.c.id, p.c.key == column.name))
+        p_key = p.c.key + "" if by_run else p.c.key
+        joined = by_other.join(p, and_(p.c.run_id == RUN.c.id, p_key == column.name))
         parts.append(
             (joined.where(p.c.num.is_not(None)), [lead(p.c.num), lead(_text(p.c.value, store))])
         )
@@ -210,9 +302,19 @@ def _segments(q: RunQuery, store: Store, at: float) -> list[Select[Any]]:
         else:
             parts.append((base.where(expr.is_not(None)), [lead(ordered)]))
             parts.append((base.where(expr.is_(None)), []))
-    return [
-        _ordered(stmt.order_by(*leading), rest, store, at, first_alias=1) for stmt, leading in parts
-    ]
+    out = []
+    for stmt, leading in parts:
+        joined_rest, rest_terms = order_terms(stmt, rest, store, at, first_alias=1)
+        out.append((joined_rest, leading + rest_terms))
+    return out
+
+
+def _segments(
+    q: RunQuery, store: Store, at: float, way: SearchWay | None = None
+) -> list[Select[Any]]:
+    """The parts of a sorted result (`segments`), each ordered."""
+    parts = segments(q, store, at, way)
+    return [stmt.order_by(*order_clauses(terms)) for stmt, terms in parts]
 
 
 def _text(expr: ColumnElement[Any], store: Store) -> ColumnElement[Any]:
@@ -220,11 +322,17 @@ def _text(expr: ColumnElement[Any], store: Store) -> ColumnElement[Any]:
     return expr if store.is_sqlite else expr.collate("C")
 
 
+def store_where(store: Store, q: RunQuery, way: SearchWay | None = None) -> ColumnElement[bool]:
+    """where_clause with the search through the store's index (default: `search_way`)."""
+    way = search_way(store, q) if way is None else way
+    return where_clause(q, _run_index(store, q, way), way=way)
+
+
 def count(store: Store, q: RunQuery) -> int:
     with store.read() as session:
         return int(
             session.execute(
-                select(func.count()).select_from(RUN).where(where_clause(q))
+                select(func.count()).select_from(RUN).where(store_where(store, q))
             ).scalar_one()
         )
 
@@ -232,7 +340,7 @@ def count(store: Store, q: RunQuery) -> int:
 def ids(store: Store, q: RunQuery) -> list[int]:
     """Every matching run's id, for bulk selections ("All", "Filtered")."""
     with store.read() as session:
-        return list(session.execute(select(RUN.c.id).where(where_clause(q))).scalars())
+        return list(session.execute(select(RUN.c.id).where(store_where(store, q))).scalars())
 
 
 def window_ids(store: Store, q: RunQuery, offset: int = 0, limit: int = 200) -> list[int]:
@@ -241,11 +349,13 @@ def window_ids(store: Store, q: RunQuery, offset: int = 0, limit: int = 200) -> 
     at = q.at if q.at is not None else now()
     q = q.with_(at=at)  # one clock for the WHERE and the ORDER BY of every segment
     with store.read() as session:
+        way = window_way(session, store, q)
         if not q.sort:
-            stmt = _ordered(select(RUN.c.id).select_from(RUN).where(where_clause(q)), (), store, at)
+            where = store_where(store, q, way)
+            stmt = _ordered(select(RUN.c.id).select_from(RUN).where(where), (), store, at)
             return list(session.execute(stmt.offset(offset).limit(limit)).scalars())
         out: list[int] = []
-        for part in _segments(q, store, at):
+        for part in _segments(q, store, at, way):
             if len(out) >= limit:
                 break
             got = list(session.execute(part.offset(offset).limit(limit - len(out))).scalars())

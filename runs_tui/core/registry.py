@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from runs_tui.core.db import Store, now
@@ -65,9 +63,13 @@ def version_of(session: Session, pipe: Pipeline) -> int:
         "definition": pipe.definition,
         "created": now(),
     }
-    if session.get_bind().dialect.name == "sqlite":
+    if session.get_bind().dialect.name == "sqlite":  # each dialect imported only when used
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
         session.execute(sqlite_insert(VERSION).values(row).on_conflict_do_nothing())
     else:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
         session.execute(pg_insert(VERSION).values(row).on_conflict_do_nothing())
     made: int = session.execute(find).scalar_one()
     return made

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from runs_tui.core.columns import Column, Kind
 from runs_tui.core.records import (
@@ -128,9 +128,23 @@ class RunSource(Protocol):
         None when the source cannot tell: the caller then reloads all it shows each time."""
         ...
 
-    def rows(self, q: RunQuery, page: int = 1000) -> Iterator[RunRow]:
+    def rows(
+        self, q: RunQuery, page: int = 1000, columns: Sequence[Column] | None = None
+    ) -> Iterator[RunRow]:
         """Every matching run in the query's order, fetched `page` at a time, each exactly
-        once even while runs are added and changed (one snapshot, or keyset pages)."""
+        once even while runs are added and changed (one snapshot, or keyset pages). With
+        `columns`, a row need carry only what they show: the source may leave out the
+        tags, metrics and parameters that no column names (an export reads no more)."""
+        ...
+
+    def records(
+        self, q: RunQuery, columns: Sequence[Column], page: int = 1000
+    ) -> Iterator[list[list[Any]]]:
+        """What an export writes of every matching run, in the query's order and as
+        `rows` reads them, a list of `page` at a time: each run's pipeline name, id, then
+        one value per column as `fmt.record_value` makes it from the run's row (numbers,
+        ISO times, state labels, tags as a tuple, a parameter's text). A source with no
+        faster way returns `export.records_of(self.rows(q, page, columns), ...)`."""
         ...
 
     def ids(self, q: RunQuery) -> list[RunId]:

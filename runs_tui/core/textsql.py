@@ -3,15 +3,28 @@ code-point order, and the free-text search built on them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, exists, or_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    String,
+    exists,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ColumnElement as ColumnExpr
 from sqlalchemy.sql.functions import FunctionElement
 
 from runs_tui.core.models import PARAM, RUN, TAG
+from runs_tui.core.records import PipelineId
+from runs_tui.core.search_index import FTS, SEARCH, SEP, TRIGRAM, Kind
 
 
 def ascii_lower(text: str) -> str:
@@ -61,10 +74,80 @@ def _ascii_lower_pg(element: AsciiLower, compiler: SQLCompiler, **kw: Any) -> st
     return f"translate({compiler.process(element.clauses, **kw)}, '{upper}', '{upper.lower()}')"
 
 
-def search_clause(text: str) -> ColumnElement[bool]:
+@dataclass(frozen=True)
+class SearchWay:
+    """How a query's search runs: with what the database has (`kind`), and on SQLite
+    whether each run read in the window's order is tested (`walk`: a window of a needle
+    many runs hold fills after a few hundred runs) or the matching runs are read from the
+    index first (the default: a count, or a needle few runs hold)."""
+
+    kind: Kind = Kind.NONE
+    walk: bool = False
+
+
+NO_INDEX = SearchWay()  # the search of a database without `runsearch`: a scan
+
+
+def fts_phrase(needle: str) -> str | None:
+    """The FTS5 query of runs whose text holds `needle` (stripped, folded), or None when
+    the trigram index cannot find it: shorter than 3 characters, or holding SEP."""
+    if len(needle) < TRIGRAM or SEP in needle:
+        return None
+    return '"' + needle.replace('"', '""') + '"'
+
+
+def search_clause(
+    text: str, way: SearchWay = NO_INDEX, pipeline_id: PipelineId | None = None
+) -> ColumnElement[bool]:
+    """The runs `text` finds (see scan_clause), through `runsearch` when the database has
+    it. `pipeline_id`, when the query has one, narrows the run-number look-up."""
     needle = text.strip()
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = f"%{ascii_lower(escaped)}%"
+    folded = ascii_lower(needle)
+    if way.kind is Kind.NONE or SEP in folded:
+        return scan_clause(text)
+    number = run_number(needle.removeprefix("#"))
+    pattern = f"%{_like_escaped(folded)}%"
+    if way.walk:
+        own = select(SEARCH.c.text).where(SEARCH.c.run_id == RUN.c.id).scalar_subquery()
+        held = own.like(pattern, escape="\\")
+        return held if number is None else or_(held, _numbered(RUN.c.number, number))
+    found = matching_ids(folded, way.kind)
+    if number is not None:  # inside the IN: PostgreSQL keeps it a semi-join on an index
+        numbered = RUN.alias("numbered")
+        by_number = select(numbered.c.id).where(_numbered(numbered.c.number, number))
+        if pipeline_id is not None:
+            by_number = by_number.where(numbered.c.pipeline_id == pipeline_id)
+        return RUN.c.id.in_(union_all(found, by_number))
+    return RUN.c.id.in_(found)
+
+
+def matching_ids(folded: str, kind: Kind) -> Select[Any]:
+    """The ids of the runs whose `runsearch` text holds `folded` (free of SEP): from the
+    trigram index when it can find it, else by scanning the table."""
+    phrase = fts_phrase(folded) if kind is Kind.FTS else None
+    if phrase is not None:
+        return select(FTS.c.rowid).where(FTS.c.runsearch_fts.match(phrase))
+    pattern = f"%{_like_escaped(folded)}%"
+    return select(SEARCH.c.run_id).where(SEARCH.c.text.like(pattern, escape="\\"))
+
+
+def _numbered(column: ColumnExpr[int], number: int) -> ColumnElement[bool]:
+    """`column` equals `number`, bound as a 64-bit integer: PostgreSQL's `number` is 32
+    bits, and a larger needle ("3000000000") bound as its type fails instead of matching
+    nothing."""
+    return column == literal(number, BigInteger())
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def scan_clause(text: str) -> ColumnElement[bool]:
+    """What search means, without an index: a substring of the run's name, user, a tag or
+    a parameter value, ASCII letters folded; digits (or `#digits`) also match the run
+    number whole."""
+    needle = text.strip()
+    pattern = f"%{ascii_lower(_like_escaped(needle))}%"
 
     def like(expr: ColumnExpr[Any]) -> ColumnElement[bool]:
         return AsciiLower(expr).like(pattern, escape="\\")
@@ -77,7 +160,7 @@ def search_clause(text: str) -> ColumnElement[bool]:
     ]
     number = run_number(needle.removeprefix("#"))
     if number is not None:
-        parts.append(RUN.c.number == number)
+        parts.append(_numbered(RUN.c.number, number))
     return or_(*parts)
 
 

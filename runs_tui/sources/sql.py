@@ -7,13 +7,16 @@ this module sees SQLAlchemy.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from runs_tui.core import details, facets, lookup, ops, query, selection
+from runs_tui.core import details, facets, keyset, lookup, ops, query, selection
+from runs_tui.core.cells import load_records
+from runs_tui.core.columns import Column
 from runs_tui.core.db import Store, StoreError, open_store
 from runs_tui.core.interrupt import Interrupter
 from runs_tui.core.records import (
@@ -125,16 +128,31 @@ class SqlSource:
     ) -> list[tuple[RunId, float]] | None:
         return list(query.changed_since(self.store, _pid(pipeline_id), since))
 
-    def rows(self, q: RunQuery, page: int = 1000) -> Iterator[RunRow]:
+    def rows(
+        self, q: RunQuery, page: int = 1000, columns: Sequence[Column] | None = None
+    ) -> Iterator[RunRow]:
+        """Keyset pages in one snapshot; only the tables `columns` need are read."""
         try:
             with self.store.snapshot():
-                offset = 0
-                while True:
-                    got = query.window(self.store, q, offset, page)
-                    yield from got
-                    if len(got) < page:
-                        return
-                    offset += page
+                for ids in keyset.walk(self.store, q, page):
+                    for i in range(0, len(ids), page):
+                        yield from load_rows(self.store, ids[i : i + page], columns)
+        except (SQLAlchemyError, StoreError) as exc:
+            raise SourceError(_reason(exc)) from exc
+
+    def records(
+        self, q: RunQuery, columns: Sequence[Column], page: int = 1000
+    ) -> Iterator[list[list[Any]]]:
+        """Keyset pages in one snapshot; the values made by the database (`core.cells`),
+        a whole keyset page at a time (up to 64 pages: runs read in an order other than
+        their ids' touch fewer table pages so)."""
+        at = q.at if q.at is not None else time.time()
+        try:
+            with self.store.snapshot():
+                for ids in keyset.walk(self.store, q.with_(at=at), page):
+                    records = load_records(self.store, ids, columns, at)
+                    for i in range(0, len(records), page):
+                        yield records[i : i + page]
         except (SQLAlchemyError, StoreError) as exc:
             raise SourceError(_reason(exc)) from exc
 

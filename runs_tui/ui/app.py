@@ -7,8 +7,9 @@ import re
 import time
 from collections.abc import Iterable
 from functools import partial
-from typing import ClassVar
+from typing import ClassVar, cast
 
+from rich.console import RenderableType
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -21,6 +22,7 @@ from runs_tui.core.text import one_line
 from runs_tui.core.view import TableView
 from runs_tui.sources import open_source
 from runs_tui.ui.context import Clock, Context
+from runs_tui.ui.lean import LeanOutput
 from runs_tui.ui.screens.main import MainScreen
 
 _ACT = re.compile(r"^act\('(\w+)'\)$")
@@ -56,6 +58,17 @@ class RunsApp(App[None]):
         self.start_pipeline = pipeline or self.settings.last_pipeline or None
         self.start_columns = columns
         self.start_view = view
+        self.lean = LeanOutput()
+
+    def _display(self, screen: Screen[object], renderable: RenderableType | None) -> None:
+        """Write only what the terminal does not show yet (`ui.lean`): an SSH session
+        gets the cells that changed, and nothing when none did. Overrides Textual's private
+        `App._display` (pinned; tests/test_textual_canary.py)."""
+        if renderable is None or self.is_headless:  # headless: nothing is written
+            return super()._display(screen, renderable)
+        lean = self.lean.prepare(renderable, self.console)
+        if lean is not None:  # a CompositorUpdate, as Textual's own updates are
+            super()._display(screen, cast(RenderableType, lean))
 
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:

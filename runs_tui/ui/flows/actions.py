@@ -1,5 +1,6 @@
 """Acting on runs: the selection menu, the action menu, state changes with their
-confirmation, tags and a new run. Each is one flow: ask, act through the source, report."""
+confirmation, tags and a new run. Each is one flow: ask, act through the source, report.
+Each imports its modal screen when it runs: the first frame does not wait for them."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from runs_tui.core.records import BulkResult, RunId, RunQuery, id_order
 from runs_tui.core.status import Action
 from runs_tui.core.text import one_line
 from runs_tui.ui.flows.host import Host, ask, off_thread
-from runs_tui.ui.screens.forms import NewRunScreen, TagScreen
-from runs_tui.ui.screens.menus import ActionMenu, ConfirmScreen, SelectionMenu
 
 
 def targets(host: Host) -> list[RunId]:
@@ -35,6 +34,8 @@ def unavailable(host: Host, action: Action) -> bool:
 
 async def select(host: Host) -> None:
     """`*`: mark every run of the pipeline, every run the filters match, or none."""
+    from runs_tui.ui.screens.menus import SelectionMenu
+
     q = host.run_query
     if q is None:
         return
@@ -62,6 +63,8 @@ async def select(host: Host) -> None:
 
 async def menu(host: Host) -> None:
     """`m`: every action with how many of the runs it can affect; the chosen one runs."""
+    from runs_tui.ui.screens.menus import ActionMenu
+
     ids = targets(host)
     if not ids:
         return
@@ -110,6 +113,8 @@ async def act(host: Host, action: Action, resume: bool = False) -> None:
 async def _confirmed(
     host: Host, action: Action, ids: list[RunId], q: RunQuery, resume: bool
 ) -> bool:
+    from runs_tui.ui.screens.menus import ConfirmScreen
+
     source = host.context.source
     states = await off_thread(host, source.state_counts, ids)
     hidden = await off_thread(host, source.hidden, q, ids) if states is not None else None
@@ -148,6 +153,8 @@ def report(host: Host, result: BulkResult, clear_marks: bool) -> None:
 
 async def new_run(host: Host) -> None:
     """`n`: the form prefilled from the newest run; the new run is followed in the table."""
+    from runs_tui.ui.screens.forms import NewRunScreen
+
     if host.pipeline is None or unavailable(host, Action.RUN):
         return
     source = host.context.source
@@ -178,6 +185,8 @@ async def new_run(host: Host) -> None:
 
 async def tag(host: Host) -> None:
     """`t`: add tags (known ones suggested) and pick tags to remove."""
+    from runs_tui.ui.screens.forms import TagScreen
+
     ids = targets(host)
     if not ids or host.pipeline is None or unavailable(host, Action.ADD_TAG):
         return

@@ -1,6 +1,7 @@
 """Customizing the table: sort, filters, search, columns, widths, precise floats, the
 shareable view string and export. Every change goes through `Host.apply_view`, which
-re-queries and saves the view for the pipeline."""
+re-queries and saves the view for the pipeline. Modal screens are imported when they are
+asked for: the first frame does not wait for them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import asyncio
 import shlex
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runs_tui.core import export
 from runs_tui.core.columns import AGGS, BUILTIN, Column, Kind, metric_spec, parse_column
@@ -16,14 +17,9 @@ from runs_tui.core.records import RangeFilter, RunQuery, SortKey, ValueFilter
 from runs_tui.core.source import RunSource, SourceError
 from runs_tui.core.text import one_line
 from runs_tui.ui.flows.host import Host, ask, failed, off_thread
-from runs_tui.ui.screens.columns import ColumnsScreen, ExportScreen
-from runs_tui.ui.screens.filters import (
-    Chosen,
-    FilterScreen,
-    RangeFilterScreen,
-    TagFilterScreen,
-    ValueFilterScreen,
-)
+
+if TYPE_CHECKING:
+    from runs_tui.ui.screens.filters import Chosen, FilterScreen
 
 WIDTH_STEP = 2
 
@@ -64,6 +60,8 @@ def sort_by(host: Host, spec: str, secondary: bool) -> None:
 
 async def filter_column(host: Host) -> None:
     """`f`: the filter that fits the cursor column's kind, with the values it has."""
+    from runs_tui.ui.screens.filters import RangeFilterScreen, TagFilterScreen, ValueFilterScreen
+
     spec = cursor_spec(host)
     if spec is None or host.pipeline is None:
         return
@@ -119,6 +117,8 @@ def clear_filters(host: Host) -> None:
 
 async def choose_columns(host: Host) -> None:
     """`C`: show, hide and order columns, among the metrics and parameters the runs have."""
+    from runs_tui.ui.screens.columns import ColumnsScreen
+
     if host.pipeline is None:
         return
     choices = await off_thread(host, host.context.source.column_choices, host.pipeline.id)
@@ -183,6 +183,8 @@ def copy_view(host: Host) -> None:
 
 async def export_runs(host: Host) -> None:
     """`e`: every run the view matches (not only the loaded window) to a new file."""
+    from runs_tui.ui.screens.columns import ExportScreen
+
     if host.pipeline is None:
         return
     q = host.view.query(host.pipeline.id)

@@ -1,0 +1,208 @@
+"""Export benchmark: `runs-tui ls --format csv` at 100,000 runs against the floor, a plain
+query of the same columns by the database's own command-line client.
+
+Databases: SQLite, bench/table.py's database of --runs runs (its `ensure_db` builder, kept
+in --data, shared with table.py); PostgreSQL (with --pg ADMIN_URL, default
+$RUNS_TUI_TEST_PG_URL), the same rows as bench/search.py builds them (its `pg_dbs`, the
+indexed database: a store as it is today).
+
+Cases (each the real command, `python -m runs_tui ls ... --format csv > /dev/null`, a
+new process each time, so the import is counted):
+
+- default columns, every pipeline (the `pipeline` column is written): `ls --format csv`
+- default columns, one pipeline: `ls train-resnet --format csv`
+- metric and parameter columns (3 metric summaries of 2 series, 2 parameters)
+- the same sorted by m:loss/val:last (missing values last)
+
+Floor: `sqlite3 -csv DB SQL` / `psql -c "COPY (SQL) TO STDOUT CSV"` of the same columns in
+the same order (tags joined by the database, times made ISO 8601 by the database).
+Median wall time of --reps after one warm-up each, with the CPU time of the process
+(user + system). Target: each export within 3x its floor.
+
+Usage: python bench/export.py [--runs 100000] [--data DIR] [--rebuild] [--reps 5]
+                              [--pg ADMIN_URL | --no-pg]
+About 1.5 minutes, plus the first build (30 s SQLite, 30 s PostgreSQL at 100,000 runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from table import PIPELINE, _load, ensure_db, machine
+
+TARGET = 3.0
+AT = "1764000000"  # the floor's clock for run_time (the figure does not depend on it)
+DEFAULT = "run,version,tags,status,user,started,updated,run_time"
+METRICS = (
+    "run,status,m:loss/val:last,m:loss/train:min,m:accuracy/val:max,p:args/lr,p:args/batch_size"
+)
+SORT = "m:loss/val:last"
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    args: tuple[str, ...]
+    columns: str
+    pipeline: bool  # only the pipeline's runs (no pipeline column)
+    sort: bool  # by m:loss/val:last
+
+
+CASES = (
+    Case("default columns, every pipeline", (), DEFAULT, False, False),
+    Case("default columns, one pipeline", (PIPELINE,), DEFAULT, True, False),
+    Case("metric + parameter columns", ("--columns", METRICS), METRICS, False, False),
+    Case(
+        f"metric + parameter columns, sorted by {SORT}",
+        ("--columns", METRICS, "--sort", SORT),
+        METRICS,
+        False,
+        True,
+    ),
+)
+
+
+def floor_sql(case: Case, sqlite: bool) -> str:
+    """The query a person would write for the case's columns, in the case's order."""
+
+    def iso(col: str) -> str:
+        if sqlite:
+            return f"strftime('%Y-%m-%dT%H:%M:%S+00:00', {col}, 'unixepoch')"
+        utc = f"to_timestamp({col}) AT TIME ZONE 'UTC'"
+        return f"""to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')"""
+
+    tags = (
+        "(SELECT group_concat(tag, '; ') FROM runtag t WHERE t.run_id = r.id)"
+        if sqlite
+        else "(SELECT string_agg(tag, '; ' ORDER BY tag) FROM runtag t WHERE t.run_id = r.id)"
+    )
+    cells = [] if case.pipeline else ["p.name"]
+    cells.append("r.id")
+    joins = ["JOIN pipeline p ON p.id = r.pipeline_id"]
+    for spec in case.columns.split(","):
+        if spec.startswith("m:"):
+            body, agg = spec[2:].rsplit(":", 1)
+            title, series = body.split("/")
+            alias = f"m{len(joins)}"
+            joins.append(
+                f"LEFT JOIN metric {alias} ON {alias}.run_id = r.id AND {alias}.title = "
+                f"'{title}' AND {alias}.series = '{series}'"
+            )
+            cells.append(f"{alias}.{agg}")
+        elif spec.startswith("p:"):
+            alias = f"p{len(joins)}"
+            on = f"{alias}.run_id = r.id AND {alias}.key = '{spec[2:]}'"
+            joins.append(f"LEFT JOIN runparam {alias} ON {on}")
+            cells.append(f"{alias}.value")
+        elif spec == "run":
+            cells.append("r.number")
+        elif spec == "tags":
+            cells.append(tags)
+        elif spec in ("started", "updated"):
+            cells.append(iso(f"r.{spec}"))
+        elif spec == "run_time":
+            cells.append(f"coalesce(r.finished, {AT}) - r.started")
+        else:
+            cells.append(f'r."{spec}"')
+    where = "NOT r.archived" + (
+        " AND r.pipeline_id = p.id AND p.name = 'train-resnet'" * case.pipeline
+    )
+    order = "r.number DESC, r.id DESC"
+    if case.sort:
+        order = "m1.last IS NULL, m1.last, " + order  # m1: the first metric join (loss/val)
+    return f"SELECT {', '.join(cells)} FROM run r {' '.join(joins)} WHERE {where} ORDER BY {order}"
+
+
+def timed(argv: list[str], reps: int, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Median wall and CPU seconds of `argv` with stdout to /dev/null, after a warm-up."""
+    walls: list[float] = []
+    cpus: list[float] = []
+    for i in range(reps + 1):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, env=env)
+        wall = time.perf_counter() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if i:
+            walls.append(wall)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def lines_of(argv: list[str]) -> int:
+    out = subprocess.run(argv, capture_output=True, check=True, text=True).stdout
+    return out.count("\n")
+
+
+def measure(db: str, floor: list[str], sqlite: bool, reps: int) -> list[str]:
+    rows = []
+    for case in CASES:
+        ls = [sys.executable, "-m", "runs_tui", "ls", *case.args, "--db", db, "--format", "csv"]
+        sql = floor_sql(case, sqlite)
+        floor_argv = [*floor, sql] if sqlite else [*floor, f"COPY ({sql}) TO STDOUT CSV"]
+        got, want = lines_of(ls), lines_of(floor_argv) + 1  # + ls's header line
+        if got != want:
+            raise SystemExit(f"{case.label}: ls wrote {got} lines, the floor {want}")
+        wall, cpu = timed(ls, reps)
+        floor_wall, floor_cpu = timed(floor_argv, reps)
+        ratio = wall / floor_wall
+        rows.append(
+            f"| {case.label} | {wall:.2f} s ({cpu:.2f} CPU) | {floor_wall:.2f} s "
+            f"({floor_cpu:.2f} CPU) | {ratio:.1f}x | {'yes' if ratio <= TARGET else 'NO'} |"
+        )
+        print(rows[-1], f"load {_load()}", flush=True)
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=100_000)
+    parser.add_argument(
+        "--data", type=Path, default=Path(tempfile.gettempdir()) / "runs-tui-bench-table"
+    )
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--pg", default=os.environ.get("RUNS_TUI_TEST_PG_URL"))
+    parser.add_argument("--no-pg", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("sqlite3") is None:
+        raise SystemExit("the sqlite3 command-line client is needed for the floor")
+    print(machine())
+    print(f"load average at start: {_load()}")
+    args.data.mkdir(parents=True, exist_ok=True)
+    path = ensure_db(args.data, args.runs, args.rebuild)
+    head = [
+        f"`runs-tui ls --format csv`, {args.runs:,} runs, median of {args.reps}; "
+        f"target <= {TARGET:g}x the floor",
+        "",
+        "| case | runs-tui ls | floor | ratio | within target |",
+        "|---|---|---|---|---|",
+    ]
+    print("\nSQLite (floor: sqlite3 -csv)\n" + "\n".join(head), flush=True)
+    measure(str(path), ["sqlite3", "-csv", str(path)], True, args.reps)
+    if args.pg and not args.no_pg and shutil.which("psql"):
+        from search import pg_dbs  # builds with table.py's rows; imported only for PostgreSQL
+
+        url = pg_dbs(args.pg, args.runs, args.rebuild)[1]
+        psql_url = make_url(url).set(drivername="postgresql").render_as_string(False)
+        print("\nPostgreSQL (floor: psql COPY ... TO STDOUT CSV)\n" + "\n".join(head), flush=True)
+        measure(url, ["psql", "-X", "-q", psql_url, "-c"], False, args.reps)
+    else:
+        print("\nPostgreSQL: skipped (no --pg, RUNS_TUI_TEST_PG_URL or psql)")
+    print(f"\nload average at end: {_load()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

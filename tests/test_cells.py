@@ -1,0 +1,71 @@
+"""Export values made by the database (`core.cells`) equal those made in Python from the
+run's row (`fmt.record_value`): random runs of test_query_props, with times at the
+edges of a second (where a rounding that is not datetime's would show), on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from test_query_props import AT, SORT_COLUMNS, R, datasets, insert, props
+
+from runs_tui.core import rows
+from runs_tui.core.cells import load_records
+from runs_tui.core.columns import parse_column
+from runs_tui.core.db import Store, open_store
+from runs_tui.core.export import records_of
+from runs_tui.core.rows import load_rows
+
+COLUMNS = [parse_column(spec) for spec in SORT_COLUMNS]
+FRACTIONS = (0.9999995, 0.9999994999, 0.99999, 0.9995, 0.5, 5e-7, -5e-7, -0.5, -0.99999)
+edge_times = st.one_of(
+    st.floats(-2e9, 4e9, allow_nan=False),
+    st.builds(lambda s, f: s + f, st.integers(-(10**9), 4 * 10**9), st.sampled_from(FRACTIONS)),
+)
+
+
+@st.composite
+def runs_with_edge_times(draw: st.DrawFn) -> list[R]:
+    runs = draw(datasets())
+    for r in runs:
+        r.updated = draw(edge_times)
+        r.started = draw(st.none() | edge_times)
+    return runs
+
+
+def check(store: Store, runs: list[R]) -> None:
+    insert(store, runs)
+    ids = [r.id for r in runs]
+    got = load_records(store, ids, COLUMNS, AT)
+    want = [rec for page in records_of(load_rows(store, ids), COLUMNS, AT, 1000) for rec in page]
+    assert got == want
+
+
+@props(60)
+@given(runs=runs_with_edge_times())
+def test_records_made_by_sqlite_equal_the_rows_values(store: Store, runs: list[R]) -> None:
+    check(store, runs)
+
+
+@pytest.mark.postgres
+@props(30)
+@given(runs=runs_with_edge_times())
+def test_records_made_by_postgres_equal_the_rows_values(pg_url: str, runs: list[R]) -> None:
+    store = open_store(pg_url)
+    try:
+        check(store, runs)
+    finally:
+        store.dispose()
+
+
+def test_without_json_functions_ids_are_bound_one_by_one(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SQLite built without JSON functions (an option before 3.38) loads the same."""
+    runs = [R(i, 1, i, "", "1", "failed", "u", "q", None, 1.5e9, None, False) for i in (1, 2, 3)]
+    insert(store, runs)
+    with_json = load_records(store, [3, 1], COLUMNS, AT)
+    monkeypatch.setattr(rows, "_json_each", lambda: False)
+    assert load_records(store, [3, 1], COLUMNS, AT) == with_json
+    assert [r.id for r in load_rows(store, [3, 1, 2])] == [3, 1, 2]
