@@ -197,7 +197,7 @@ class MainScreen(MarksScreen):
     def _load(self, fetch: Callable[[], WindowLoaded], name: str = "") -> None:
         """Run `fetch` in a worker. A newer load supersedes it: its query is stopped in the
         database (from another thread: a cancel may cost a round trip), its rows dropped."""
-        superseded = [t for w, t in self._threads.items() if w.is_running]
+        superseded = [(w, t) for w, t in list(self._threads.items()) if w.is_running]
         if superseded:
             self.run_worker(partial(self._stop, superseded), thread=True, group="stop")
         fresh = self.run_query != self.shown_query
@@ -209,9 +209,12 @@ class MainScreen(MarksScreen):
             thread=True,
         )
 
-    def _stop(self, threads: list[int]) -> None:
-        for thread in threads:
-            self.context.source.interrupt(thread)
+    def _stop(self, loads: list[tuple[Worker[None], int]]) -> None:
+        """Interrupt the threads of loads still under way: a thread id is reused once its
+        thread ends, and another worker's query must not be stopped by mistake."""
+        for worker, thread in loads:
+            if self._threads.get(worker) == thread:
+                self.context.source.interrupt(thread)
 
     def _fetch(self, fetch: Callable[[], WindowLoaded]) -> None:
         worker = get_current_worker()
