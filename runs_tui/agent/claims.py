@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlmodel import Session
 
 from runs_tui.core.db import Store, now
@@ -92,6 +92,16 @@ def register(store: Store, name: str, queues: Sequence[str]) -> None:
         session.add(agent)
 
 
+def _running_attempt(run_id: int, attempt: int, name: str) -> ColumnElement[bool]:
+    """The run, while it is Running as this attempt of agent `name`'s."""
+    return and_(
+        RUN.c.id == run_id,
+        RUN.c.attempt == attempt,
+        RUN.c.agent == name,
+        RUN.c.status == Status.RUNNING,
+    )
+
+
 def heartbeat(store: Store, name: str, runs: Sequence[tuple[int, int]]) -> None:
     """Mark the agent and each of its (run, attempt) alive."""
     t = now()
@@ -99,14 +109,7 @@ def heartbeat(store: Store, name: str, runs: Sequence[tuple[int, int]]) -> None:
         session.execute(update(Agent).where(Agent.name == name).values(last_seen=t))  # type: ignore[arg-type]
         for run_id, attempt in runs:
             session.execute(
-                update(RUN)
-                .where(
-                    RUN.c.id == run_id,
-                    RUN.c.attempt == attempt,
-                    RUN.c.agent == name,
-                    RUN.c.status == Status.RUNNING,
-                )
-                .values(heartbeat=t)
+                update(RUN).where(_running_attempt(run_id, attempt, name)).values(heartbeat=t)
             )
 
 
@@ -222,12 +225,7 @@ def adopt(store: Store, name: str, executor: str) -> list[Adoption]:
             t = now()
             changed = session.execute(
                 update(RUN)
-                .where(
-                    RUN.c.id == run_id,
-                    RUN.c.attempt == attempt,
-                    RUN.c.agent == name,
-                    RUN.c.status == Status.RUNNING,
-                )
+                .where(_running_attempt(run_id, attempt, name))
                 .values(heartbeat=t, updated=t, status_message=f"adopted by {name}")
             ).rowcount  # type: ignore[attr-defined]
             if not changed:
