@@ -210,9 +210,9 @@ async def test_a_waiting_job_is_visible_on_the_step_and_in_the_steps_tab(
     path.write_text(pipeline_toml("held", [("wait", ["sleep", "300"], [])]))
     register(store, path)
     run = ops.new_run(store, "held")
-    slurm_agent(agents, db_path, tmp_path)
+    # Submitted held, the job waits in Slurm whatever else the cluster is running.
+    slurm_agent(agents, db_path, tmp_path, "--sbatch-arg=--hold")
     job = wait_for(lambda: jobs_of(store), 60, "the run's job")[0]  # type: ignore[index]
-    subprocess.run(["scontrol", "hold", job], check=False, capture_output=True)
 
     def notes() -> tuple[str, str] | None:
         with store.read() as s:

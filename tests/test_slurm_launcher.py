@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,17 @@ def test_resources_become_sbatch_options():
     ]
     assert time_limit(61) == "0-00:02:00" and time_limit(2 * 86400) == "2-00:00:00"
     assert parse_exit("2:0") == 2 and parse_exit("0:15") == -15 and parse_exit("") is None
+
+
+def test_steps_starting_together_write_one_job_script(tmp_path: Path):
+    """Steps start from several threads at once; each must find the script in place."""
+    for n in range(20):
+        spool = tmp_path / f"spool{n}"
+        launcher = SlurmLauncher(spool=spool)
+        with ThreadPoolExecutor(8) as pool:
+            paths = set(pool.map(lambda _, it=launcher: it.script(), range(32)))
+        assert paths == {spool / "exec.sh"} and os.access(spool / "exec.sh", os.X_OK)
+        assert [p.name for p in spool.iterdir()] == ["exec.sh"], "no temporary file left"
 
 
 def test_a_step_becomes_one_named_job_with_its_resources(tmp_path: Path):

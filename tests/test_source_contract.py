@@ -402,6 +402,33 @@ def test_pages_concatenate_to_the_whole_order(
     assert pages[-1] == []
 
 
+@pytest.mark.parametrize("page", [1, 4])
+@pytest.mark.parametrize(
+    "sort",
+    [
+        (),
+        (SortKey("p:args/epochs"),),
+        (SortKey("m:loss/val:last", desc=True),),
+        (SortKey("status", desc=True), SortKey("p:args/lr")),
+        (SortKey("tags"), SortKey("user", desc=True)),
+    ],
+    ids=["default", "epochs", "val-desc", "status-lr", "tags-user"],
+)
+def test_a_page_after_a_run_is_what_follows_it(
+    seeded: Seeded, sort: tuple[SortKey, ...], page: int
+) -> None:
+    """What the table loads as it scrolls far: from a run's place, not past an OFFSET."""
+    for key in sort:
+        need_sort(seeded, key.column)
+    q = seeded.q(sort=sort)
+    want = expected(DATA, q, "train")
+    for i, key in enumerate(want):
+        got = seeded.source.window_after(q, seeded.ids[key], page)
+        assert got is not None and seeded.keys_of(got) == want[i + 1 : i + 1 + page]
+    left_out = next(k for k in seeded.ids if k not in want)
+    assert seeded.source.window_after(q, seeded.ids[left_out], page) is None
+
+
 @pytest.mark.parametrize("page", [1, 4, 1000])
 def test_rows_are_every_run_in_order(seeded: Seeded, page: int) -> None:
     """`rows()` (exports, `ls`) gives the whole result in the window's order, whatever
@@ -671,6 +698,21 @@ def test_hidden(seeded: Seeded, name: str, archived: bool) -> None:
     assert seeded.source.hidden(q, [seeded.ids[k] for k in SELECTION]) == len(
         [k for k in SELECTION if k not in shown]
     )
+
+
+@pytest.mark.parametrize("archived", [False, True])
+@pytest.mark.parametrize("name", ["status", "tags-any", "param-int", "started"])
+def test_mark_states(seeded: Seeded, name: str, archived: bool) -> None:
+    kind, flt = FILTERS[name]
+    need_filter(seeded, kind)
+    q = with_filter(seeded, flt, archived=archived)
+    shown = set(expected(DATA, q, "train"))
+    got = seeded.source.mark_states(q, [seeded.ids[k] for k in SELECTION])
+    assert got == {
+        seeded.ids[k]: (DATA.run(k).status.value, DATA.run(k).archived, k in shown)
+        for k in SELECTION
+    }
+    assert seeded.source.mark_states(q, []) == {}
 
 
 # ---------------------------------------------------------------- actions

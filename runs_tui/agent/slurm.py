@@ -145,13 +145,16 @@ class SlurmLauncher:
         self.squeue_calls = 0
 
     def script(self) -> Path:
+        """The job script in the spool, written once: steps start from several threads
+        (and agents share a spool), so each writes its own temporary file and renames."""
         path = self.spool / "exec.sh"
-        if not path.exists() or path.read_text() != SCRIPT:
-            self.spool.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(SCRIPT)
-            tmp.chmod(0o755)
-            os.replace(tmp, path)
+        with self._lock:
+            if not path.exists() or path.read_text() != SCRIPT:
+                self.spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+                tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+                tmp.write_text(SCRIPT)
+                tmp.chmod(0o755)
+                os.replace(tmp, path)
         return path
 
     def start(

@@ -228,6 +228,9 @@ class ColumnChoices:
 StateCounts = Counter[tuple[str, bool]]
 """How many runs are in each (status, archived)."""
 
+MarkState = tuple[str, bool, bool]
+"""A marked run's status, whether it is archived, and whether the query shows it."""
+
 
 @dataclass(frozen=True)
 class NewRunForm:

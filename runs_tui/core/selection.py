@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 
 from runs_tui.core.db import Store, chunked
 from runs_tui.core.models import PARAM, RUN, TAG
 from runs_tui.core.query import where_clause
-from runs_tui.core.records import RunQuery, StateCounts
+from runs_tui.core.records import MarkState, RunQuery, StateCounts
 
 CHUNK = 20_000
 
@@ -45,6 +45,19 @@ def hidden(store: Store, q: RunQuery, ids: Iterable[int]) -> int:
                 .where(and_(where_clause(q), RUN.c.id.in_(chunk)))
             ).scalar_one()
     return len(wanted) - shown
+
+
+def mark_states(store: Store, q: RunQuery, ids: Iterable[int]) -> dict[int, MarkState]:
+    """The state of each of `ids` that still exists: status, archived, shown by `q`."""
+    shown = case((where_clause(q), True), else_=False)
+    states: dict[int, MarkState] = {}
+    with store.read() as session:
+        for chunk in chunked(sorted(ids), CHUNK):
+            for run_id, status, archived, is_shown in session.execute(
+                select(RUN.c.id, RUN.c.status, RUN.c.archived, shown).where(RUN.c.id.in_(chunk))
+            ):
+                states[run_id] = (status, bool(archived), bool(is_shown))
+    return states
 
 
 def last_params(store: Store, pipeline_id: int) -> dict[str, str]:

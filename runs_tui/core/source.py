@@ -19,6 +19,7 @@ from runs_tui.core.columns import Column, Kind
 from runs_tui.core.records import (
     BulkResult,
     ColumnChoices,
+    MarkState,
     NewRun,
     NewRunForm,
     PipelineId,
@@ -114,6 +115,12 @@ class RunSource(Protocol):
         """One page of the sorted result, with tags, metrics and parameters."""
         ...
 
+    def window_after(self, q: RunQuery, run_id: RunId, limit: int = 200) -> list[RunRow] | None:
+        """The `limit` runs after `run_id` in the query's order, read from its place in
+        the sort rather than counted past (no OFFSET): a page far down the table costs
+        what the first one does. None when the query leaves that run out."""
+        ...
+
     def count(self, q: RunQuery) -> int: ...
 
     def runs(self, ids: Sequence[RunId]) -> list[RunRow]:
@@ -183,6 +190,11 @@ class RunSource(Protocol):
 
     def hidden(self, q: RunQuery, ids: Sequence[RunId]) -> int:
         """How many of `ids` the query's filters (or the archive switch) leave out."""
+        ...
+
+    def mark_states(self, q: RunQuery, ids: Sequence[RunId]) -> dict[RunId, MarkState]:
+        """The state of each of `ids` still in the store (status, archived, shown by
+        `q`): what marks are counted from, read again only for the runs that change."""
         ...
 
     def tags_of(self, ids: Sequence[RunId]) -> Counter[str]:

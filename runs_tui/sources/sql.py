@@ -22,6 +22,7 @@ from runs_tui.core.interrupt import Interrupter
 from runs_tui.core.records import (
     BulkResult,
     ColumnChoices,
+    MarkState,
     NewRun,
     NewRunForm,
     PipelineId,
@@ -113,6 +114,15 @@ class SqlSource:
     @_guarded
     def window(self, q: RunQuery, offset: int = 0, limit: int = 200) -> list[RunRow]:
         return query.window(self.store, q, offset, limit)
+
+    @_guarded
+    def window_after(self, q: RunQuery, run_id: RunId, limit: int = 200) -> list[RunRow] | None:
+        timed = q.with_(at=q.at if q.at is not None else time.time())
+        key = keyset.key_of(self.store, timed, int(run_id))
+        if key is None:
+            return None
+        ids, _ = keyset.page(self.store, timed, key, limit)
+        return load_rows(self.store, ids)
 
     @_guarded
     def count(self, q: RunQuery) -> int:
@@ -207,6 +217,11 @@ class SqlSource:
     @_guarded
     def hidden(self, q: RunQuery, ids: Sequence[RunId]) -> int:
         return selection.hidden(self.store, q, _ints(ids))
+
+    @_guarded
+    def mark_states(self, q: RunQuery, ids: Sequence[RunId]) -> dict[RunId, MarkState]:
+        states = selection.mark_states(self.store, q, _ints(ids))
+        return {run_id: state for run_id, state in states.items()}
 
     @_guarded
     def tags_of(self, ids: Sequence[RunId]) -> Counter[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from runs_tui.core.changes import Watch
 from runs_tui.core.count_cache import CountCache
-from runs_tui.core.records import RunId, RunQuery
+from runs_tui.core.records import RunId, RunQuery, RunRow
 from runs_tui.core.source import RunSource
 from runs_tui.ui.messages import WindowLoaded
 
@@ -24,6 +24,12 @@ class Visible:
     start: int
     span: int
     loaded: frozenset[RunId]
+    above: RunId | None = None  # the loaded run just above `start`
+
+    @property
+    def at_end(self) -> bool:
+        """The positions reach the last row loaded: new runs above push rows out of them."""
+        return self.start + self.span >= len(self.loaded)
 
 
 def _changes(
@@ -78,7 +84,10 @@ def refresh(
         if not ids and not force:
             return WindowLoaded(q, [], at, visible.start, 0, watch=watch)
     timed = q.with_(at=at)
-    rows = source.window(timed, visible.start, visible.span)
+    # Where the window ends the rows loaded, the runs that new ones push out of it would
+    # vanish from the table: load one more row for each change (each may be a new run).
+    span = visible.span + (min(len(ids), visible.span) if visible.at_end else 0)
+    rows = _after(source, timed, visible.start, span, visible.above)
     total, all_runs = _counts(counts, timed)
     shown = {r.id for r in rows}
     others = [i for i in ids if i in visible.loaded and i not in shown]
@@ -87,7 +96,7 @@ def refresh(
         rows,
         at,
         visible.start,
-        visible.span,
+        span,
         changed=source.runs(others) if others else [],
         changed_ids=None if found is None or force else frozenset(ids),
         total=total,
@@ -96,7 +105,19 @@ def refresh(
     )
 
 
-def more(source: RunSource, q: RunQuery, at: float, offset: int, page: int) -> WindowLoaded:
-    """The page after the `offset` rows loaded, appended (`span` 0 at the end)."""
-    rows = source.window(q.with_(at=at), offset, page)
-    return WindowLoaded(q, rows, at, offset, 0)
+def _after(
+    source: RunSource, q: RunQuery, start: int, span: int, above: RunId | None
+) -> list[RunRow]:
+    """The `span` rows from position `start`: read from the place of the run `above`
+    them when there is one (a keyset page: far down the table as fast as at the top),
+    else, or when the query no longer has that run, counted from the top."""
+    rows = source.window_after(q, above, span) if above is not None else None
+    return source.window(q, start, span) if rows is None else rows
+
+
+def more(
+    source: RunSource, q: RunQuery, at: float, loaded: int, last: RunId, page: int
+) -> WindowLoaded:
+    """The page after the `loaded` rows, whose last is `last`, appended (`span` 0)."""
+    rows = _after(source, q.with_(at=at), loaded, page, last)
+    return WindowLoaded(q, rows, at, loaded, 0)

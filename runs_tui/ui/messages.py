@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from textual.message import Message
 
 from runs_tui.core.changes import Watch
-from runs_tui.core.records import RunDetails, RunId, RunQuery, RunRow
-from runs_tui.core.status import Action
+from runs_tui.core.records import MarkState, RunDetails, RunId, RunQuery, RunRow
 
 
 @dataclass
@@ -46,8 +45,10 @@ class StoreFailed(Message):
 
 @dataclass
 class MarksCounted(Message):
-    """What the marked runs allow, and how many of them the current filter hides."""
+    """The states of marked runs under `query`: of every mark (`unmarked` None), or of
+    those `marked` that changed, with the runs unmarked meanwhile."""
 
-    marks: frozenset[RunId]
-    counts: dict[Action, int]
-    hidden: int
+    query: RunQuery
+    marked: frozenset[RunId]
+    unmarked: frozenset[RunId] | None
+    states: dict[RunId, MarkState]

@@ -172,7 +172,8 @@ class MainScreen(MarksScreen):
             top = max(int(table.scroll_y) - MARGIN, 0)
             height = table.scrollable_content_region.height or PAGE
             span = min(height + 2 * MARGIN, max(len(table.order) - top, 1))  # not beyond
-            shown = loading.Visible(top, span, frozenset(table.order))
+            above = table.order[top - 1] if 0 < top <= len(table.order) else None
+            shown = loading.Visible(top, span, frozenset(table.order), above)
             watch = self.changes
             self._load(lambda: loading.refresh(source, self.counts, q, at, shown, watch, force))
         self._reload_details()
@@ -269,9 +270,12 @@ class MainScreen(MarksScreen):
         if self.follow_run is not None and table.move_to_run(self.follow_run):
             self.follow_run = None
         self._show_status()
-        marks_moved = message.changed_ids is None or bool(message.changed_ids & table.marks)
-        if table.marks and marks_moved:  # states changed, filters moved: count them again
-            self._recount_marks()
+        if table.marks:  # count again the marked runs that changed (all: the query did)
+            runs = message.changed_ids
+            if runs is None:
+                self._recount_marks(None)
+            elif moved := runs.intersection(table.marks):
+                self._recount_marks(moved)
 
     @on(DetailsLoaded)
     def _details_loaded(self, message: DetailsLoaded) -> None:
@@ -301,7 +305,8 @@ class MainScreen(MarksScreen):
             and self.run_query == self.shown_query
         ):
             q, source, at = self.run_query, self.context.source, self.context.clock()
-            self._load(lambda: loading.more(source, q, at, loaded, self.page), name="more")
+            last, page = self.table.order[-1], self.page
+            self._load(lambda: loading.more(source, q, at, loaded, last, page), name="more")
         run = self.table.cursor_run
         if run is not None and run.id != self.query_one(DetailsPanel).run_id:
             self._reload_details()

@@ -1,12 +1,16 @@
 """The main screen's marks: what the marked runs allow (the action bar, the status
-line), counted in a worker, one count at a time."""
+line), counted in a worker, one count at a time, and afterwards only for the runs that
+changed."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from textual import on, work
 from textual.screen import Screen
 
 from runs_tui.core.actions import action_counts
+from runs_tui.core.mark_tally import MarkTally, same_query
 from runs_tui.core.records import RunId, RunQuery
 from runs_tui.core.source import SourceError
 from runs_tui.core.text import one_line
@@ -23,8 +27,9 @@ class MarksScreen(Screen[None]):
     context: Context
     run_query: RunQuery | None
     mark_info: str
-    _marks_counting = False  # a count of non-empty marks is under way
-    _marks_again = False  # and the marks or their runs changed meanwhile
+    _marks_counting = False  # a count of marks is under way
+    _tally: MarkTally | None = None  # the marks as last counted
+    _stale: set[RunId] | None = None  # marked runs to count again; None: all of them
 
     @property
     def table(self) -> RunsTable:
@@ -39,49 +44,73 @@ class MarksScreen(Screen[None]):
         raise NotImplementedError
 
     def marks_changed(self, changed: set[RunId] | None = None) -> None:
+        """Marks toggled (`changed`), or the runs' states or the query changed (empty)."""
         self.table.refresh_marks(changed)
-        self._recount_marks()
+        self._recount_marks(changed or None)
 
-    def _recount_marks(self) -> None:
-        """Count what the marks allow, one count at a time (at a million marks one takes
-        seconds; they must not pile up): asked meanwhile, it counts again once that ends."""
-        marks = frozenset(self.table.marks)
-        if marks and self._marks_counting:
-            self._marks_again = True
-            return
-        self._marks_counting, self._marks_again = bool(marks), False
-        self._count_marks(marks, self.run_query)
+    def _recount_marks(self, stale: Iterable[RunId] | None) -> None:
+        """Count what the marks allow again: only the `stale` runs (toggled, or changed
+        in the store), all of them when None or when the query changed. One count at a
+        time (a full one takes seconds at a million marks): asked meanwhile, it counts
+        again once that one ends."""
+        tally = self._tally
+        if stale is None or tally is None or not same_query(tally.query, self.run_query):
+            self._stale = None
+        elif self._stale is not None:
+            self._stale.update(stale)
+        if not self._marks_counting:
+            self._next_count()
+
+    def _next_count(self) -> None:
+        q, marks, stale = self.run_query, self.table.marks, self._stale
+        self._stale = set()
+        if not marks or q is None:
+            self._tally = None
+            self._show_marks()
+        elif stale is None:
+            self._marks_counting = True
+            self._count_marks(q, frozenset(marks), None)
+        elif stale:
+            self._marks_counting = True
+            marked = frozenset(i for i in stale if i in marks)
+            self._count_marks(q, marked, frozenset(stale - marked))
 
     @work(thread=True, exclusive=True, group="marks")
-    def _count_marks(self, marks: frozenset[RunId], q: RunQuery | None) -> None:
-        if not marks or q is None:
-            self.post_message(MarksCounted(marks, {}, 0))
-            return
-        source = self.context.source
+    def _count_marks(
+        self, q: RunQuery, marked: frozenset[RunId], unmarked: frozenset[RunId] | None
+    ) -> None:
+        """The states of `marked`: every mark (`unmarked` None), or those that changed."""
         try:
-            counts = action_counts(source.state_counts(list(marks)))
-            hidden = source.hidden(q, list(marks))
+            states = self.context.source.mark_states(q, list(marked)) if marked else {}
         except SourceError as exc:
             self.app.call_from_thread(self._marks_failed, exc)
             return
-        self.post_message(MarksCounted(marks, counts, hidden))
+        self.post_message(MarksCounted(q, marked, unmarked, states))
 
     def _marks_failed(self, exc: SourceError) -> None:
-        self._marks_counting = False
+        self._marks_counting, self._stale = False, None  # count all of them next time
         self.notify(one_line(str(exc).splitlines()[0]), severity="error", markup=False)
 
     @on(MarksCounted)
     def _marks_counted(self, message: MarksCounted) -> None:
-        if message.marks:
-            self._marks_counting = False
-            if self._marks_again:
-                self._recount_marks()
-        if message.marks != self.table.marks:
-            return
-        n = len(message.marks)
+        self._marks_counting = False
+        gone = (message.unmarked or frozenset()) | (message.marked - message.states.keys())
+        if message.unmarked is None or self._tally is None:
+            self._tally = MarkTally.of(message.query, message.states)
+        else:
+            self._tally.update(message.states, gone)
+        if self._stale != set():  # marks toggled or runs changed meanwhile
+            self._next_count()
+        self._show_marks()
+
+    def _show_marks(self) -> None:
+        """The action bar and the status line for the marks as last counted."""
+        n, tally = len(self.table.marks), self._tally
+        counts = action_counts(tally.state_counts()) if tally is not None and n else {}
+        hidden = tally.hidden if tally is not None and n else 0
         self.query_one(ActionBar).show(
-            n, message.counts, message.hidden, self.archive_view, self.context.source.capabilities
+            n, counts, hidden, self.archive_view, self.context.source.capabilities
         )
-        hidden = f" ({message.hidden:,} hidden by the filter)" if message.hidden else ""
-        self.mark_info = f"{n:,} marked{hidden}" if n else ""
+        note = f" ({hidden:,} hidden by the filter)" if hidden else ""
+        self.mark_info = f"{n:,} marked{note}" if n else ""
         self._show_status()
