@@ -62,7 +62,6 @@ import contextlib
 import cProfile
 import dataclasses
 import datetime as dt
-import fcntl
 import gc
 import io
 import json
@@ -70,19 +69,14 @@ import math
 import os
 import platform
 import pstats
-import pty
 import random
 import re
-import select
-import signal
 import sqlite3
 import statistics
-import struct
 import subprocess
 import sys
 import sysconfig
 import tempfile
-import termios
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -159,13 +153,6 @@ batch_size = 128
 name = "train"
 command = ["python", "train.py", "--lr", "{{lr}}", "--epochs", "{{epochs}}"]
 """
-ANSI = re.compile(
-    rb"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
-    rb"|\x1b[\]P_^X][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC, DCS, APC, PM, SOS
-    rb"|\x1b[ -/]*[0-~]"  # other escapes (charset, keypad mode, ...)
-)
-
-
 # --- the databases -------------------------------------------------------------------
 
 
@@ -387,101 +374,29 @@ class Launch:
     # run's number uncut on screen ("#999968" at 120x36)
     status: float  # ... until the status line's "of N runs" (drawn with the rows or before)
     idle_bytes: int | None = None
-    idle_writes: int | None = None
     hwm_kib: int | None = None
 
 
 def launch(db: Path, n: int, config_file: Path, idle: float | None) -> Launch:
-    """Start the app in a pty; time its first frame; with `idle`, count what it writes
-    over `idle` seconds after that and take its peak RSS; quit it with "q"."""
-    config_file.unlink(missing_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "RUNS_TUI_DB")}
-    env.update(TERM="xterm-256color", RUNS_TUI_CONFIG=str(config_file))
-    argv = [sys.executable, "-m", "runs_tui", "--db", str(db), "--pipeline", PIPELINE]
-    t0 = time.perf_counter()
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the pty is its controlling terminal and its stdio
-        try:
-            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
-            os.chdir(config_file.parent)  # not the checkout: `-m` imports from the cwd first
-            os.execve(sys.executable, argv, env)
-        finally:
-            os._exit(127)
-    usage = None
+    """Start the app in a pty (bench/term.py); time its first frame on a model of the
+    screen, since the app writes only the cells that change (a number may reach the
+    terminal in pieces); with `idle`, count what it writes over `idle` seconds after
+    that and take its peak RSS; quit it with "q"."""
+    from term import runs_tui_argv, spawn, uncut  # term imports this module
+
+    term = spawn(runs_tui_argv(db), COLS, ROWS, config_file.parent)
     try:
-        last_row = f"#{n - LAST_VISIBLE}".encode()  # the 33rd row of 120x36, newest first
-        status_at, row_at = _first_frame(fd, t0, f"of {n:,} runs".encode(), last_row)
+        status_at = term.wait_for(re.compile(re.escape(f"of {n:,} runs")))
+        row_at = term.wait_for(uncut(n - LAST_VISIBLE))  # the 33rd row of 120x36
         result = Launch(row_at, status_at)
         if idle is not None:
-            result.idle_bytes, result.idle_writes = _idle_output(fd, idle)
-            result.hwm_kib = _vm_hwm(pid)
-        os.write(fd, b"q")
-        quit_by = time.perf_counter() + 15
-        while usage is None and time.perf_counter() < quit_by:
-            _read(fd, 0.1)  # keep draining, or the app blocks on its last writes
-            done, _, rusage = os.wait4(pid, os.WNOHANG)
-            if done:  # (its ru_maxrss would count the bench's own image from before exec)
-                usage = rusage
-        if usage is None:
-            print("  warning: the app did not quit on 'q' within 15 s", flush=True)
+            term.settle(0.25, 2)  # the first frame's tail
+            result.idle_bytes = term.count(idle)
+            result.hwm_kib = _vm_hwm(term.pid)
+        term.quit()
     finally:
-        if usage is None:  # stop it: it did not quit, or the bench failed
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            _, _, usage = os.wait4(pid, 0)
-        os.close(fd)
+        term.close()
     return result
-
-
-def _first_frame(fd: int, t0: float, status: bytes, row: bytes) -> tuple[float, float]:
-    """Seconds from t0 until the output, without escape sequences, shows `status`, and
-    `row`."""
-    buf = bytearray()
-    text = bytearray()
-    done = 0  # buf[:done] is in text, stripped; it ends where an escape sequence begins
-    status_at = row_at = None
-    while row_at is None or status_at is None:
-        data = _read(fd, min(t0 + 120 - time.perf_counter(), 0.5))
-        if data is None or time.perf_counter() - t0 > 120:
-            raise RuntimeError(f"no first frame in 120 s; the output ends: {bytes(buf[-2000:])!r}")
-        buf += data
-        cut = buf.rfind(b"\x1b", done)  # the last escape may be incomplete: keep it for later
-        cut = len(buf) if cut < 0 else cut
-        text += ANSI.sub(b"", bytes(buf[done:cut]))
-        done = cut
-        at = time.perf_counter() - t0
-        if status_at is None and status in text:
-            status_at = at
-        if row_at is None and row in text:
-            row_at = at
-    return status_at, row_at
-
-
-def _idle_output(fd: int, seconds: float) -> tuple[int, int]:
-    """Bytes and writes (reads, really) over `seconds`, after the first frame's tail
-    (0.25 s of quiet, or 2 s at most)."""
-    settle_until = time.perf_counter() + 2
-    while time.perf_counter() < settle_until and _read(fd, 0.25):
-        pass
-    end = time.perf_counter() + seconds
-    total = writes = 0
-    while (left := end - time.perf_counter()) > 0:
-        data = _read(fd, left)
-        if data:
-            total += len(data)
-            writes += 1
-    return total, writes
-
-
-def _read(fd: int, timeout: float) -> bytes | None:
-    """What the pty has within `timeout` (b"" on timeout); None once the child is gone."""
-    ready, _, _ = select.select([fd], [], [], max(timeout, 0))
-    if not ready:
-        return b""
-    try:
-        return os.read(fd, 65536) or None
-    except OSError:
-        return None
 
 
 def _vm_hwm(pid: int) -> int | None:
@@ -870,7 +785,7 @@ def measure(
             + ", ".join(f"{x.first_frame:.2f}" for x in launches[n])
             + " s (status line: "
             + ", ".join(f"{x.status:.2f}" for x in launches[n])
-            + f" s); idle {first.idle_bytes:,} bytes in {first.idle_writes} reads over "
+            + f" s); idle {first.idle_bytes:,} bytes over "
             f"{args.idle:g} s; peak RSS (VmHWM) {f['rss']:.0f} MiB"
         )
         for kind in KINDS:

@@ -523,12 +523,22 @@ def test_resolve_pipeline_numbers(seeded: Seeded) -> None:
     assert seeded.source.resolve_refs([" train#7 "]) == [seeded.ids["train#7"]]
 
 
-@pytest.mark.parametrize("ref", ["train#999", "nosuch#1", "missing-id", "train#x"])
+@pytest.mark.parametrize(
+    "ref", ["train#999", "nosuch#1", "missing-id", "train#x", "train#3000000000", "3000000000"]
+)
 def test_resolve_unknown_ref_names_it(seeded: Seeded, ref: str) -> None:
     if ref == "missing-id":
         ref = str(seeded.missing_id())
     with pytest.raises(ValueError, match=re.escape(ref)):
         seeded.source.resolve_refs(["train#1", ref])
+
+
+@pytest.mark.parametrize("value", ["3000000000", "#9223372036854775807", "#99999999999999999999"])
+def test_a_run_number_past_any_run_matches_nothing(seeded: Seeded, value: str) -> None:
+    """Past 32 bits (PostgreSQL's integer) or 64 (any SQL integer): no run, no error."""
+    q = seeded.q(filters=(ValueFilter("run", frozenset({value, "#1"})),))
+    assert seeded.keys_of(seeded.source.window(q)) == ["train#1"]
+    assert seeded.source.count(q) == 1
 
 
 @pytest.mark.parametrize("key", ["train#3", "train#4", "train#1", "train#15", "etl#5"])

@@ -36,6 +36,7 @@ from runs_tui.core.textsql import (
     SearchWay,
     ascii_lower,
     matching_ids,
+    numbered_in,
     run_number,
     search_clause,
 )
@@ -100,7 +101,7 @@ def _filter_clause(flt: Filter, at: float) -> ColumnElement[bool]:
             return exists().where(TAG.c.run_id == RUN.c.id, TAG.c.tag.in_(values))
         if column.name == "run":
             numbers = [run_number(v.lstrip("#")) for v in values]
-            return RUN.c.number.in_([n for n in numbers if n is not None])
+            return numbered_in(RUN.c.number, [n for n in numbers if n is not None])
         if column.name == "status":
             values = [Status.parse(v).value for v in values]
         return RUN.c[column.name].in_(values)

@@ -3,6 +3,7 @@ code-point order, and the free-text search built on them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -136,6 +138,12 @@ def _numbered(column: ColumnExpr[int], number: int) -> ColumnElement[bool]:
     bits, and a larger needle ("3000000000") bound as its type fails instead of matching
     nothing."""
     return column == literal(number, BigInteger())
+
+
+def numbered_in(column: ColumnExpr[int], numbers: Sequence[int]) -> ColumnElement[bool]:
+    """`column` is one of `numbers`, bound as 64-bit integers (as `_numbered`): the
+    column keeps its index, only the parameters' type changes."""
+    return type_coerce(column, BigInteger()).in_(numbers)
 
 
 def _like_escaped(text: str) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from textual.message import Message
 
 from runs_tui.core.changes import Watch
+from runs_tui.core.mark_tally import MarkTally
 from runs_tui.core.records import MarkState, RunDetails, RunId, RunQuery, RunRow
 
 
@@ -45,10 +46,10 @@ class StoreFailed(Message):
 
 @dataclass
 class MarksCounted(Message):
-    """The states of marked runs under `query`: of every mark (`unmarked` None), or of
-    those `marked` that changed, with the runs unmarked meanwhile."""
+    """Marks counted under `query`: every one (`tally`, made in the worker), or the
+    `states` of the marked runs that changed and the runs unmarked or deleted (`gone`)."""
 
     query: RunQuery
-    marked: frozenset[RunId]
-    unmarked: frozenset[RunId] | None
+    gone: frozenset[RunId] | None
     states: dict[RunId, MarkState]
+    tally: MarkTally | None = None

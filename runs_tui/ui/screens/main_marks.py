@@ -44,7 +44,8 @@ class MarksScreen(Screen[None]):
         raise NotImplementedError
 
     def marks_changed(self, changed: set[RunId] | None = None) -> None:
-        """Marks toggled (`changed`), or the runs' states or the query changed (empty)."""
+        """Marks toggled (`changed`); or, empty, the runs' states or the query changed;
+        or, None, the marks were replaced (select All): every one is counted again."""
         self.table.refresh_marks(changed)
         self._recount_marks(changed or None)
 
@@ -67,25 +68,28 @@ class MarksScreen(Screen[None]):
         if not marks or q is None:
             self._tally = None
             self._show_marks()
-        elif stale is None:
+        elif stale is None:  # a list: copied at once (a set would hash a million ids)
             self._marks_counting = True
-            self._count_marks(q, frozenset(marks), None)
+            self._count_marks(q, list(marks), None)
         elif stale:
             self._marks_counting = True
-            marked = frozenset(i for i in stale if i in marks)
-            self._count_marks(q, marked, frozenset(stale - marked))
+            marked = [i for i in stale if i in marks]
+            self._count_marks(q, marked, frozenset(stale.difference(marked)))
 
     @work(thread=True, exclusive=True, group="marks")
     def _count_marks(
-        self, q: RunQuery, marked: frozenset[RunId], unmarked: frozenset[RunId] | None
+        self, q: RunQuery, marked: list[RunId], unmarked: frozenset[RunId] | None
     ) -> None:
         """The states of `marked`: every mark (`unmarked` None), or those that changed."""
         try:
-            states = self.context.source.mark_states(q, list(marked)) if marked else {}
+            states = self.context.source.mark_states(q, marked) if marked else {}
         except SourceError as exc:
             self.app.call_from_thread(self._marks_failed, exc)
             return
-        self.post_message(MarksCounted(q, marked, unmarked, states))
+        # Every mark: the tally is made here, not on the UI thread (a million entries).
+        tally = MarkTally.of(q, states) if unmarked is None else None
+        gone = None if unmarked is None else unmarked.union(set(marked) - states.keys())
+        self.post_message(MarksCounted(q, gone, states, tally))
 
     def _marks_failed(self, exc: SourceError) -> None:
         self._marks_counting, self._stale = False, None  # count all of them next time
@@ -94,11 +98,10 @@ class MarksScreen(Screen[None]):
     @on(MarksCounted)
     def _marks_counted(self, message: MarksCounted) -> None:
         self._marks_counting = False
-        gone = (message.unmarked or frozenset()) | (message.marked - message.states.keys())
-        if message.unmarked is None or self._tally is None:
-            self._tally = MarkTally.of(message.query, message.states)
-        else:
-            self._tally.update(message.states, gone)
+        if message.tally is not None:
+            self._tally = message.tally
+        elif self._tally is not None and message.gone is not None:
+            self._tally.update(message.states, message.gone)
         if self._stale != set():  # marks toggled or runs changed meanwhile
             self._next_count()
         self._show_marks()
