@@ -14,7 +14,10 @@ Before this change a tick reloaded rows 0..ROWS: 2.5 s of CPU per 2 s tick at ro
 10,000 with the UI thread blocked 0.6 s (issue 12). The goal: a tick costs what is on
 screen, the same at row 100,000 as at the top.
 
+On PostgreSQL (--pg ADMIN_URL) the same rows, bench/search.py's databases.
+
 Usage: python bench/ticks.py [--sizes 100000,1000000] [--rows 10000,100000] [--ticks 10]
+                             [--pg ADMIN_URL]
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import table as bench_table
+from marks import agent_writes
+from search import no_search_index, pg_dbs
+from sqlalchemy import text
 
 from runs_tui.core.db import open_store
 from runs_tui.sources.sql import SqlSource
@@ -36,9 +42,10 @@ from runs_tui.ui.app import RunsApp
 from runs_tui.ui.screens.main import MainScreen
 
 
-async def measure(db: Path, rows: int, ticks: int) -> dict[str, list[float]]:
-    store = open_store(str(db))
-    running = bench_table.running_ids(db)
+async def measure(url: str, rows: int, ticks: int) -> dict[str, list[float]]:
+    store = open_store(url)
+    with store.read() as s:
+        running = [r for (r,) in s.execute(text("SELECT id FROM run WHERE status = 'running'"))]
     app = RunsApp(SqlSource(store), pipeline=bench_table.PIPELINE, clock=time.time)
     out: dict[str, list[float]] = {"wall": [], "cpu": [], "ui": [], "idle_wall": [], "idle_ui": []}
     async with app.run_test(size=(120, 36)) as pilot:
@@ -70,7 +77,7 @@ async def measure(db: Path, rows: int, ticks: int) -> dict[str, list[float]]:
         for kind in ("busy", "idle"):
             for _ in range(ticks):
                 if kind == "busy":
-                    bench_table.agent_writes(db, running)
+                    agent_writes(url, running)
                 ui[0] = 0.0
                 wall, cpu = time.perf_counter(), time.process_time()
                 screen.reload(force=False)
@@ -93,6 +100,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--rows", default="10000,100000")
     parser.add_argument("--ticks", type=int, default=10)
+    parser.add_argument("--pg", default=None, help="PostgreSQL admin URL (else SQLite only)")
     parser.add_argument(
         "--data", type=Path, default=Path(tempfile.gettempdir()) / "runs-tui-bench-table"
     )
@@ -100,21 +108,25 @@ def main() -> int:
     args.data.mkdir(parents=True, exist_ok=True)
     print(bench_table.machine())
     print(
-        f"{'runs':>9} {'row':>7} {'tick wall':>10} {'tick CPU':>9} {'UI thread':>10} "
-        f"{'idle wall':>10} {'idle UI':>8}   (medians, ms)"
+        f"{'backend':<10} {'runs':>9} {'row':>7} {'tick wall':>10} {'tick CPU':>9} "
+        f"{'UI thread':>10} {'idle wall':>10} {'idle UI':>8}   (medians, ms)"
     )
     for n in (int(s) for s in args.sizes.split(",")):
-        db = bench_table.ensure_db(args.data, n, False)
-        for rows in (int(r) for r in args.rows.split(",")):
-            if rows > n:
-                continue
-            got = asyncio.run(measure(db, rows, args.ticks))
-            med = {k: statistics.median(v) * 1000 for k, v in got.items()}
-            print(
-                f"{n:>9,} {rows:>7,} {med['wall']:>10.0f} {med['cpu']:>9.0f} {med['ui']:>10.1f} "
-                f"{med['idle_wall']:>10.0f} {med['idle_ui']:>8.1f}",
-                flush=True,
-            )
+        with no_search_index():  # ticks search nothing: the fast bulk build will do
+            backends = [("SQLite", str(bench_table.ensure_db(args.data, n, False)))]
+        if args.pg:
+            backends.append(("PostgreSQL", pg_dbs(args.pg, n, False)[1]))
+        for name, url in backends:
+            for rows in (int(r) for r in args.rows.split(",")):
+                if rows > n:
+                    continue
+                got = asyncio.run(measure(url, rows, args.ticks))
+                med = {k: statistics.median(v) * 1000 for k, v in got.items()}
+                print(
+                    f"{name:<10} {n:>9,} {rows:>7,} {med['wall']:>10.0f} {med['cpu']:>9.0f} "
+                    f"{med['ui']:>10.1f} {med['idle_wall']:>10.0f} {med['idle_ui']:>8.1f}",
+                    flush=True,
+                )
     return 0
 
 
