@@ -30,6 +30,7 @@ from pathlib import Path
 from search import no_search_index, pg_dbs
 from sqlalchemy import create_engine, text
 from table import PIPELINE, ensure_db, machine
+from textual.worker import WorkerCancelled
 
 from runs_tui.core.db import open_store
 from runs_tui.sources.sql import SqlSource
@@ -37,6 +38,8 @@ from runs_tui.ui.app import RunsApp
 from runs_tui.ui.screens.main import MainScreen
 from runs_tui.ui.screens.menus import SelectionMenu
 from runs_tui.ui.widgets.action_bar import ActionBar
+
+UI_TARGET_MS = 100.0  # a stall users notice as a stutter in typing or scrolling
 
 
 def agent_writes(url: str, ids: list[int]) -> None:
@@ -61,6 +64,16 @@ def agent_writes(url: str, ids: list[int]) -> None:
             params,
         )
     engine.dispose()
+
+
+async def settled(app: RunsApp) -> None:
+    """Every worker done; one superseded by a newer load (cancelled) is no error."""
+    while True:
+        try:
+            await app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            continue
 
 
 class Heartbeat:
@@ -108,7 +121,7 @@ async def measure(url: str, ticks: int) -> dict[str, list[float]]:
         screen = app.screen
         assert isinstance(screen, MainScreen)
         screen.paused = True
-        await app.workers.wait_for_complete()
+        await settled(app)
         await pilot.pause()
         await pilot.press("asterisk")
         await until(lambda: isinstance(app.screen, SelectionMenu))
@@ -128,7 +141,7 @@ async def measure(url: str, ticks: int) -> dict[str, list[float]]:
             beat.start()
             wall, cpu = time.perf_counter(), time.process_time()
             screen.reload(force=False)
-            await app.workers.wait_for_complete()
+            await settled(app)
             await until(lambda: not screen._marks_counting)
             await pilot.pause()
             out["wall"].append(time.perf_counter() - wall)
@@ -160,6 +173,7 @@ def main() -> int:
         f"{'tick wall':>10} {'tick CPU':>9} {'UI max':>7} {'before':>8}"
         "   (ms; ticks: medians)"
     )
+    print(f"target: the UI thread never blocked longer than {UI_TARGET_MS:.0f} ms (UI max)")
     for n in (int(s) for s in args.sizes.split(",")):
         with no_search_index():  # marks need no search: the fast bulk build will do
             backends = [("SQLite", str(ensure_db(args.data, n, False)))]
@@ -170,7 +184,8 @@ def main() -> int:
             ms = {k: statistics.median(v) * 1000 for k, v in got.items()}
             print(
                 f"{name:<10} {n:>9,} {ms['all']:>9.0f} {ms['all_ui']:>7.0f} "
-                f"{ms['wall']:>10.0f} {ms['cpu']:>9.0f} {ms['ui']:>7.0f} {ms['before']:>8.0f}",
+                f"{ms['wall']:>10.0f} {ms['cpu']:>9.0f} {ms['ui']:>7.0f} {ms['before']:>8.0f}  "
+                + ("ok" if max(ms["all_ui"], ms["ui"]) <= UI_TARGET_MS else "MISSED"),
                 flush=True,
             )
     return 0

@@ -46,9 +46,13 @@ in-process load at the largest size (a separate pass: profiling slows it down).
 
 The product's goal: at 1,000,000 runs each figure within 1.3x of the 1,000-run figure.
 
+--scenarios then runs issue 12's scenarios, each a script of its own in bench/ (ticks,
+marks, search, export, bytes, startup; on PostgreSQL too with --pg ADMIN_URL), each
+printing its figures with their target: about 30 minutes more.
+
 Usage: python bench/table.py [--sizes 1000,100000,1000000] [--data DIR] [--rebuild]
                              [--reps 9] [--rounds 3] [--launches 5] [--idle 10]
-                             [--explain] [--profile]
+                             [--explain] [--profile] [--scenarios [--pg ADMIN_URL]]
 About 3 minutes (3.5 with --explain --profile), plus about a minute the first time to build
 the databases (38 s for 1,000,000 runs on a 2-core EPYC). It measures the runs_tui that
 Python imports: set PYTHONPATH to measure another copy.
@@ -822,6 +826,55 @@ def summary(sizes: list[int], figures: dict[int, dict[str, float]], idle: float)
     return table(sizes, rows)
 
 
+SCENARIOS = (  # (script, its arguments, what it shows and the target)
+    (
+        "ticks.py",
+        [],
+        "a refresh tick after scrolling to row 10,000 / 100,000: costs what is"
+        " on screen (the same at row 100,000 as at the top)",
+    ),
+    (
+        "marks.py",
+        [],
+        "select All at 100k / 1M, then 10 ticks: the UI never blocked, a tick"
+        " costs what changed (before: every mark counted again)",
+    ),
+    (
+        "search.py",
+        ["--no-before"],
+        "search count and first window, also in a metric-sorted view, at 1M: <= 100 ms each",
+    ),
+    ("export.py", [], "`ls --format csv` of 100k runs: <= 3x the database client's floor"),
+    (
+        "bytes.py",
+        [],
+        "bytes per 10 s with Running rows on screen: <= htop's (`top -d 2`) rate;"
+        " nothing changing: 0 B; against a bare Textual app",
+    ),
+    (
+        "startup.py",
+        [],
+        "start -> first frame -> exit: <= 1.3x the bare app with a 1k-row"
+        " DataTable; --help <= 1.5x `import textual`",
+    ),
+)
+
+
+def scenarios(pg: str | None) -> None:
+    """Issue 12's scenarios, each its own script (bench/<name>.py, documented there),
+    run in turn; each prints its figures with their target."""
+    for script, extra, what in SCENARIOS:
+        print(f"\n=== {script}: {what}", flush=True)
+        argv = [sys.executable, str(Path(__file__).with_name(script)), *extra]
+        if script in ("ticks.py", "marks.py") and pg:
+            argv += ["--pg", pg]
+        if script in ("search.py", "export.py"):
+            argv += ["--pg", pg] if pg else ["--no-pg"]
+        done = subprocess.run(argv, check=False)
+        if done.returncode:
+            print(f"  {script} failed (exit {done.returncode})", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
@@ -837,6 +890,10 @@ def main() -> int:
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the UI thread at the top size"
     )
+    parser.add_argument(
+        "--scenarios", action="store_true", help="then issue 12's scenarios, each with its target"
+    )
+    parser.add_argument("--pg", default=None, help="PostgreSQL admin URL for --scenarios")
     parser.add_argument("--in-process", nargs=2, metavar=("DB", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.in_process:  # the child of in_process_child(): one size, JSON on stdout
@@ -867,6 +924,8 @@ def main() -> int:
     )
     for n in sizes if args.explain else ():
         print(f"\nqueries alone at {n:,} runs (warm cache):\n{explain(dbs[n])}")
+    if args.scenarios:
+        scenarios(args.pg)
     if args.profile:  # a separate pass: cProfile slows the UI thread down
         top = sizes[-1]
         profile = in_process_child(dbs[top], top, 1, profile=True).profile

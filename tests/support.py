@@ -62,6 +62,17 @@ def agents(tmp_path: Path) -> Iterator[Callable[[str], Agents]]:
         a.stop_all()
 
 
+THOROUGH = os.environ.get("RUNS_TUI_HYPOTHESIS") == "thorough"
+
+
+def examples(n: int) -> int:
+    """How many examples a property tries: `n` with RUNS_TUI_HYPOTHESIS=thorough (before
+    a release, or after a change to what the property covers), a third by default, so the
+    whole suite stays under ten minutes on two busy cores. Hypothesis keeps each failing
+    example in .hypothesis/ and tries it first the next time, whatever the count."""
+    return n if THOROUGH else max(10, n // 3)
+
+
 def wait_for(check: Callable[[], object], timeout: float, what: str, every: float = 0.1) -> object:
     """Poll `check` until it returns something truthy; fail naming `what` after `timeout`."""
     deadline = time.monotonic() + timeout

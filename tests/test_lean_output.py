@@ -14,6 +14,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
+from support import examples
 from textual._compositor import ChopsUpdate, Compositor, CompositorUpdate, LayoutUpdate
 from textual.geometry import Region
 from textual.strip import Strip
@@ -101,7 +102,7 @@ def _write(lean: LeanOutput, update: CompositorUpdate, term: Terminal) -> str:
     return sequence
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(seed=st.integers(0, 2**32))
 def test_lean_output_shows_what_textual_shows_from_fewer_bytes(seed: int):
     rng = random.Random(seed)

@@ -28,6 +28,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+import support
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
@@ -495,7 +496,7 @@ def run_queries(draw: st.DrawFn) -> tuple[RunQuery, int, int]:
 def props(examples: int) -> settings:
     """Settings of one property: `examples` datasets, each queried several times."""
     return settings(
-        max_examples=examples,
+        max_examples=support.examples(examples),
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )

@@ -12,6 +12,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+import support
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, event, insert, select, update
@@ -242,7 +243,7 @@ def _random_edits(store: Store, steps: list[tuple[Any, ...]], needles: list[str]
 
 def props(examples: int) -> settings:
     return settings(
-        max_examples=examples,
+        max_examples=support.examples(examples),
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
+from support import examples
 from ui_support import FIXED_NOW, SIZE, make_app, settle, status_line, table, visible_rows
 
 from runs_tui import cli
@@ -129,7 +130,7 @@ def views(draw: st.DrawFn) -> TableView:
 
 
 @given(views())
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 def test_every_view_round_trips_through_its_string(view: TableView):
     text = view.to_string()
     assert TableView.from_string(text) == view
@@ -139,14 +140,14 @@ def test_every_view_round_trips_through_its_string(view: TableView):
 
 
 @given(st.lists(specs, min_size=1, max_size=3))
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 def test_a_canonical_spec_is_its_own_canonical_form(chosen: list[str]):
     for spec in chosen:
         assert parse_column(spec).spec == spec
 
 
 @given(st.dictionaries(awkward_text, views(), min_size=1, max_size=3), st.floats(0.5, 1e6))
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_views_survive_the_config_file(pipelines: dict[str, TableView], refresh: float):
     """Per pipeline (any name), with archived never kept: the app saves it as False."""
     kept = {name: v.with_(archived=False) for name, v in pipelines.items()}
