@@ -7,6 +7,7 @@ changed loads no row at all.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from runs_tui.core.changes import Watch
@@ -23,7 +24,7 @@ class Visible:
 
     start: int
     span: int
-    loaded: frozenset[RunId]
+    loaded: Collection[RunId]  # read in the worker: a view, not a copy (100,000 ids)
     above: RunId | None = None  # the loaded run just above `start`
 
     @property

@@ -173,7 +173,7 @@ class MainScreen(MarksScreen):
             height = table.scrollable_content_region.height or PAGE
             span = min(height + 2 * MARGIN, max(len(table.order) - top, 1))  # not beyond
             above = table.order[top - 1] if 0 < top <= len(table.order) else None
-            shown = loading.Visible(top, span, frozenset(table.order), above)
+            shown = loading.Visible(top, span, table.positions().keys(), above)
             watch = self.changes
             self._load(lambda: loading.refresh(source, self.counts, q, at, shown, watch, force))
         self._reload_details()
