@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 from runs_tui.core import query
 from runs_tui.core.db import Store, now
 from runs_tui.core.models import METRIC, PIPELINE, RUN
-from runs_tui.core.records import RunQuery, SortKey
+from runs_tui.core.records import RunQuery, SortKey, ValueFilter
 
 MILLION = {  # sqlite_stat1 of bench/table.py's 1M-run database after a full ANALYZE
     "ix_metric_max": "2999985 1499993 999995 1 1",
@@ -77,3 +77,34 @@ def test_a_metric_sort_walks_the_metric_index_with_statistics(
             s.execute(select(METRIC.c.last).where(METRIC.c.run_id == i)).scalar() for i in window
         ]
     assert lasts == sorted(lasts) and len(window) == 5
+
+
+def test_a_filter_few_runs_pass_reads_them_first_whatever_the_sort(
+    store: Store, simple: str, db_path: Path
+):
+    """20 Running runs of a million, sorted by a metric or newest first: read through the
+    status index and sorted (ms), not by walking the order's index testing each run (s)."""
+    pid = _fill(store, 3000)
+    running = list(range(1, 3000, 150))
+    with store.write() as s:
+        s.execute(RUN.update().where(RUN.c.id.in_(running)).values(status="running"))
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("ANALYZE")
+        conn.executemany(
+            "UPDATE sqlite_stat1 SET stat = ? WHERE idx = ?",
+            [(stat, idx) for idx, stat in MILLION.items()],
+        )
+    only = (ValueFilter("status", frozenset({"running"})),)
+    for sort in ((SortKey("m:loss/val:last"),), ()):
+        q = RunQuery(pid, filters=only, sort=sort, at=now())
+        with store.read() as session:
+            way = query.window_way(session, store, q)
+        assert way.few
+        first = query._segments(q, store, now(), way)[0].limit(200)
+        sql = str(first.compile(store.engine, compile_kwargs={"literal_binds": True}))
+        with sqlite3.connect(db_path) as conn:
+            plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
+        assert any("ix_run_status" in step for step in plan), plan
+        assert not any(i in step for step in plan for i in ("ix_metric_sort", "ix_run_window"))
+        window = query.window_ids(store, q, 0, 200)
+        assert sorted(window) == running

@@ -85,6 +85,7 @@ class SearchWay:
 
     kind: Kind = Kind.NONE
     walk: bool = False
+    few: bool = False  # the filters leave few runs: read them first, then sort them
 
 
 NO_INDEX = SearchWay()  # the search of a database without `runsearch`: a scan
