@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, case, func, select
 
 from runs_tui.core.db import Store, chunked
 from runs_tui.core.models import PARAM, RUN, TAG
@@ -17,6 +17,7 @@ from runs_tui.core.query import where_clause
 from runs_tui.core.records import MarkState, RunQuery, StateCounts
 
 CHUNK = 20_000
+ARRAY_CHUNK = 200_000  # ids per PostgreSQL array parameter
 
 
 def state_counts(store: Store, ids: Iterable[int]) -> StateCounts:
@@ -55,13 +56,23 @@ def mark_states(store: Store, q: RunQuery, ids: Iterable[int]) -> dict[int, Mark
     with store.read() as session:
         # Not sorted first: a sort of a million ids holds the GIL (and the UI) for a
         # tenth of a second, and the database looks each id up by key anyway.
-        for chunk in chunked(list(ids), CHUNK):
+        for chunk in chunked(list(ids), CHUNK if store.is_sqlite else ARRAY_CHUNK):
             for run_id, status, archived, is_shown in session.execute(
-                select(RUN.c.id, RUN.c.status, RUN.c.archived, shown).where(RUN.c.id.in_(chunk))
+                select(RUN.c.id, RUN.c.status, RUN.c.archived, shown).where(_among(store, chunk))
             ):
                 state = (status, bool(archived), bool(is_shown))
                 states[run_id] = same.setdefault(state, state)
     return states
+
+
+def _among(store: Store, ids: list[int]) -> ColumnElement[bool]:
+    """`run.id` is one of `ids`: on PostgreSQL one array parameter (`= ANY`), which it
+    reads 2-3 times faster than as many parameters as ids."""
+    if store.is_sqlite:
+        return RUN.c.id.in_(ids)
+    from sqlalchemy.dialects.postgresql import ARRAY  # not on SQLite's start-up path
+
+    return RUN.c.id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
 
 
 def last_params(store: Store, pipeline_id: int) -> dict[str, str]:
