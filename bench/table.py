@@ -447,10 +447,10 @@ class InProcess:
 
 @contextlib.contextmanager
 def probed() -> Iterator[Probe]:
-    """Wrap the SQL source's window() and count() (both run in the worker thread; the
-    screen counts through a CountCache)."""
+    """Wrap the SQL source's window(), window_after() (pages below the top: keyset) and
+    count() (all run in the worker thread; the screen counts through a CountCache)."""
     probe = Probe()
-    originals = (SqlSource.window, SqlSource.count)
+    originals = (SqlSource.window, SqlSource.count, SqlSource.window_after)
 
     def timed(fn: Callable[..., Any], part: str) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -464,10 +464,11 @@ def probed() -> Iterator[Probe]:
 
     SqlSource.window = timed(originals[0], "window")  # type: ignore[method-assign]
     SqlSource.count = timed(originals[1], "count")  # type: ignore[method-assign]
+    SqlSource.window_after = timed(originals[2], "window")  # type: ignore[method-assign]
     try:
         yield probe
     finally:
-        SqlSource.window, SqlSource.count = originals  # type: ignore[method-assign]
+        SqlSource.window, SqlSource.count, SqlSource.window_after = originals  # type: ignore[method-assign]
 
 
 class Driver:
@@ -479,17 +480,22 @@ class Driver:
         assert isinstance(screen, MainScreen), screen
         self.screen = screen
         self.table = screen.table
-        original_apply = self.table.apply
+        # A fresh load is applied whole (apply), a refresh or a page spliced in (splice).
+        for name in ("apply", "splice"):
+            setattr(self.table, name, self._timed(getattr(self.table, name)))
 
-        def apply(rows: Any, at: float) -> bool:
+    def _timed(self, original: Callable[..., bool]) -> Callable[..., bool]:
+        probe = self.probe
+
+        def applied(*args: Any) -> bool:
             t = time.perf_counter()
             try:
-                return original_apply(rows, at)
+                return original(*args)
             finally:
                 probe.apply += time.perf_counter() - t
                 probe.applied += 1
 
-        self.table.apply = apply  # type: ignore[method-assign]
+        return applied
 
     async def settle(self) -> None:
         """Wait for the workers, then until the loaded window has been applied."""
