@@ -7,16 +7,20 @@ writes it to two model terminals: as Textual writes it and as `ui.lean` does."""
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 from rich.console import RenderableType
+from rich.style import Style
 from sqlalchemy import select, update
 from test_ui_table import _bulk_runs
 from textual._compositor import ChopsUpdate, CompositorUpdate, LayoutUpdate
 from textual.pilot import Pilot
 from textual.screen import Screen
+from textual.strip import Strip
 from ui_support import FIXED_NOW, SIZE, settle, table
 from vt_support import Terminal
 
@@ -30,6 +34,20 @@ from runs_tui.ui.app import RunsApp
 from runs_tui.ui.widgets.status_line import StatusLine
 
 MOVE = re.compile(r"\x1b\[(\d+);(\d+)H")
+
+
+@pytest.fixture(autouse=True)
+def _style_codes_as_in_a_new_process() -> Iterator[None]:
+    """Textual writes a style with the SGR codes Rich cached on the style object
+    (`Style._ansi`) by whatever color system first rendered it in the process; the lean
+    output computes them for the console's own. In one app's process that is one system,
+    but earlier tests of this worker (screenshots) used others: forget the cached codes,
+    so that the reference is what Textual writes in a process of its own."""
+    for obj in gc.get_objects():
+        if isinstance(obj, Style):
+            obj._ansi = None
+    Strip.render_ansi.cache_clear()
+    yield
 
 
 class Recording(RunsApp):
