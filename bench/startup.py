@@ -11,16 +11,23 @@ has quit, next to a bare Textual app; and `runs-tui --help` next to importing Te
 - --help: `runs-tui --help` (the console script) and `python -c "import textual"`,
   alternating, median of --launches.
 
+Both programs get a bytecode cache, as installed programs have (pip compiles them on
+install): PYTHONPYCACHEPREFIX in a temp folder, filled by the untimed first launches.
+--no-bytecode-cache runs them as this sandbox's environment does (PYTHONDONTWRITEBYTECODE=1):
+Textual and SQLAlchemy still load their installed .pyc files, but runs-tui, an editable
+install, compiles every one of its modules from source at each start.
+
 Targets (issue 12): start -> first frame -> exit at most 1.3x the bare app; --help at
 most 1.5x importing Textual.
 
-Usage: python bench/startup.py [--launches 11] [--data DIR]
+Usage: python bench/startup.py [--launches 11] [--data DIR] [--no-bytecode-cache]
 About a minute.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -53,6 +60,18 @@ def start_to_exit(argv: list[str], last: int, home: Path) -> tuple[float, float,
         term.close()
 
 
+def bytecode(home: Path, cached: bool) -> str:
+    """Set the programs' environment (inherited by spawn and subprocess) for `cached` or
+    not; say which."""
+    if not cached:
+        os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+        os.environ.pop("PYTHONPYCACHEPREFIX", None)
+        return "no cache (PYTHONDONTWRITEBYTECODE=1; runs-tui compiled at each start)"
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(home / "pycache")
+    return "cached, as installed (PYTHONPYCACHEPREFIX, filled by the untimed launches)"
+
+
 def run_time(argv: list[str]) -> float:
     started = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -80,11 +99,17 @@ def main() -> int:
     parser.add_argument(
         "--data", type=Path, default=Path(tempfile.gettempdir()) / "runs-tui-bench-table"
     )
+    parser.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="PYTHONDONTWRITEBYTECODE=1: runs-tui's modules compiled at every start",
+    )
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="runs-tui-bench-startup-"))
     print(f"machine: {machine()}", flush=True)
     print(f"load average at the start: {_load()}", flush=True)
+    print(f"bytecode: {bytecode(home, not args.no_bytecode_cache)}", flush=True)
     db = home / "runs.db"
     shutil.copy(ensure_db(args.data, RUNS, False), db)
     ours, bare = runs_tui_argv(db), bare_argv(RUNS)
@@ -97,6 +122,8 @@ def main() -> int:
     )
     script = Path(sys.executable).with_name("runs-tui")
     helper = [str(script), "--help"] if script.exists() else [*ours[:3], "--help"]
+    run_time(helper)  # untimed: fills the bytecode cache
+    run_time([sys.executable, "-c", "import textual"])
     helped = alternate(
         args.launches,
         lambda: run_time(helper),

@@ -7,6 +7,7 @@ named, with why), 2 for bad usage or input (the message names the value).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import sys
@@ -210,9 +211,15 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return start_demo(db, ui=not args.no_ui)
     if args.command is None:
-        from runs_tui.ui.app import run_app
+        # The collector stays off while the app's modules load (they stay for good: nothing
+        # to free); run_app turns it back on, with all of that frozen, once the database is open.
+        gc.disable()
+        try:
+            from runs_tui.ui.app import run_app
 
-        return run_app(db, pipeline=args.pipeline, view=args.view, columns=args.columns)
+            return run_app(db, pipeline=args.pipeline, view=args.view, columns=args.columns)
+        finally:
+            gc.enable()
     source = open_source(db)
     try:
         return _command(source, args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from collections.abc import Sequence
@@ -99,6 +100,9 @@ def cmd_ls(source: RunSource, args: argparse.Namespace) -> int:
     q, columns = build_query(source, args)
     with_pipeline = args.pipeline is None
     if args.format != "table":
+        # What the process holds so far lives until it exits: out of the collector's way,
+        # whose passes over the rows of a large export would scan it again and again.
+        gc.freeze()
         export.write(source, q, columns, args.format, sys.stdout, with_pipeline=with_pipeline)
         return 0
     if args.limit is not None and args.limit < 0:

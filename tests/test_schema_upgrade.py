@@ -15,13 +15,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, insert, inspect, select, text
-from sqlmodel import SQLModel
 from support import make_pre_alembic, open_concurrently
 
 from runs_tui.core import migrations, ops
 from runs_tui.core.db import Store, StoreError, open_store
 from runs_tui.core.migrations.upgrade import scripts
-from runs_tui.core.models import SCHEMA_VERSION, STEP, Meta
+from runs_tui.core.models import SCHEMA_VERSION, STEP, Meta, metadata
 from runs_tui.core.registry import register
 
 NEW_COLUMNS = ("executor", "external_id")
@@ -87,7 +86,7 @@ def _differences(store: Store) -> list[object]:
 
     with store.read() as s:
         context = MigrationContext.configure(s.connection(), opts={"include_object": described})
-        return list(compare_metadata(context, SQLModel.metadata))
+        return list(compare_metadata(context, metadata))
 
 
 def _backups(path: Path) -> list[str]:

@@ -1,25 +1,36 @@
-"""Export values made by the database: the records `SqlSource.records` gives an export,
-each run's values as `fmt.record_value` makes them from a RunRow, but computed in the
-query (ISO times, state labels, run times, one metric summary or parameter each), so
-that Python only carries them to the writer.
+"""Export values made by the database: the records `SqlSource.records` and
+`SqlSource.csv_records` give an export, each run's values as `fmt.record_value` makes
+them from a RunRow, but computed in the query (ISO times, state labels, run times, tags
+sorted and joined, one metric summary or parameter each), so that Python only carries
+them to the writer.
+
+An export is one statement: the query's runs in its order (`query.order_terms`, missing
+values last), read `page` rows at a time as the database makes them. No page queries,
+no id lists, no second query for tags; only the tables the columns name are read. The
+database sorts the whole result once, as its own client would: a window's index walks
+(`query.segments`) would read the runs in the order of a metric's index instead, one
+random lookup each.
 
 `tests/test_cells.py` holds them equal to `fmt.record_value` on both databases.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, String, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Float, Select, String, and_, case, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from runs_tui.core.columns import Column
 from runs_tui.core.db import Store
+from runs_tui.core.export import TAG_SEP
 from runs_tui.core.fmt import LABELS
 from runs_tui.core.models import METRIC, PARAM, PIPELINE, RUN, TAG
+from runs_tui.core.query import order_clauses, order_terms, store_where
+from runs_tui.core.records import RunQuery
 from runs_tui.core.rows import bound_ids, id_in
 
 
@@ -57,57 +68,159 @@ def _iso_pg(element: IsoTime, compiler: SQLCompiler, **kw: Any) -> str:
     )
 
 
+class TagText(FunctionElement[str]):
+    """A run's tags, sorted by code point and joined by "; " as a CSV cell shows them;
+    NULL for none."""
+
+    type = String()
+    name = "tag_text"
+    inherit_cache = True
+
+
+class TagList(FunctionElement[Any]):
+    """A run's tags, sorted by code point, for a tuple (`_records`): joined by NUL on
+    SQLite (no tag holds one: `ops` refuses it), an array on PostgreSQL; NULL for none."""
+
+    name = "tag_list"
+    inherit_cache = True
+
+
+_TAG, _OF_RUN = TAG.c.tag.name, f"{TAG.name}.{TAG.c.run_id.name}"
+
+
+def _tags_sqlite(element: FunctionElement[Any], compiler: SQLCompiler, sep: str, **kw: Any) -> str:
+    """group_concat in the order of an ordered subquery (SQLite 3.40 has no ORDER BY in
+    an aggregate); BINARY collation orders UTF-8 bytes, that is code points."""
+    run_id = compiler.process(element.clauses, **kw)
+    tags = f"SELECT {_TAG} FROM {TAG.name} WHERE {_OF_RUN} = {run_id} ORDER BY 1"
+    return f"(SELECT group_concat({_TAG}, {sep}) FROM ({tags}))"
+
+
+def _tags_pg(element: FunctionElement[Any], compiler: SQLCompiler, agg: str, **kw: Any) -> str:
+    """`agg` (an aggregate call left open for its ORDER BY) over the tags ordered by code
+    point: the "C" collation compares UTF-8 bytes."""
+    run_id = compiler.process(element.clauses, **kw)
+    return f'(SELECT {agg} ORDER BY {_TAG} COLLATE "C") FROM {TAG.name} WHERE {_OF_RUN} = {run_id})'
+
+
+@compiles(TagText)
+def _tag_text_sqlite(element: TagText, compiler: SQLCompiler, **kw: Any) -> str:
+    return _tags_sqlite(element, compiler, f"'{TAG_SEP}'", **kw)
+
+
+@compiles(TagText, "postgresql")
+def _tag_text_pg(element: TagText, compiler: SQLCompiler, **kw: Any) -> str:
+    return _tags_pg(element, compiler, f"string_agg({_TAG}, '{TAG_SEP}'", **kw)
+
+
+@compiles(TagList)
+def _tag_list_sqlite(element: TagList, compiler: SQLCompiler, **kw: Any) -> str:
+    return _tags_sqlite(element, compiler, "char(0)", **kw)
+
+
+@compiles(TagList, "postgresql")
+def _tag_list_pg(element: TagList, compiler: SQLCompiler, **kw: Any) -> str:
+    return _tags_pg(element, compiler, f"array_agg({_TAG}", **kw)
+
+
+def records(
+    store: Store, q: RunQuery, columns: Sequence[Column], page: int
+) -> Iterator[list[list[Any]]]:
+    """`RunSource.records`: the query's runs in its order, `page` at a time, each a
+    list: the pipeline's name, the id, then each column's value, tags as a tuple. `q.at`
+    must be set (run_time's clock). Inside `Store.snapshot()` (one statement, in any
+    case), each run exactly once while runs change."""
+    tag_cells = _tag_cells(columns)
+    return (_records(rows, tag_cells) for rows in _pages(store, q, columns, page, joined=False))
+
+
+def csv_records(
+    store: Store, q: RunQuery, columns: Sequence[Column], page: int
+) -> Iterator[Sequence[Sequence[Any]]]:
+    """`RunSource.csv_records`: as `records`, with tags as CSV text (sorted, joined by
+    "; ", None for none), each record the database's row as it comes."""
+    return _pages(store, q, columns, page, joined=True)
+
+
+def _pages(
+    store: Store, q: RunQuery, columns: Sequence[Column], page: int, *, joined: bool
+) -> Iterator[Sequence[Sequence[Any]]]:
+    if q.at is None:
+        raise ValueError("an export's query needs its clock (at)")
+    # PostgreSQL streams through a server-side cursor; SQLite's cursor streams anyway,
+    # and plain fetchmany there skips SQLAlchemy's row buffer.
+    options = {} if store.is_sqlite else {"stream_results": True, "max_row_buffer": page}
+    runs = select(RUN.c.id).select_from(RUN).where(store_where(store, q))
+    stmt, terms = order_terms(runs, q.sort, store, q.at)
+    ordered = _select(stmt, columns, q.at, joined).order_by(*order_clauses(terms))
+    with store.connect() as connection:
+        result = connection.execute(ordered, execution_options=options)
+        while rows := result.fetchmany(page):
+            yield rows
+
+
 def load_records(
     store: Store, run_ids: Sequence[int], columns: Sequence[Column], at: float
 ) -> list[list[Any]]:
-    """The runs' records, in the order of `run_ids` (ids gone are left out): the pipeline's
-    name, the id, then each column's value (`fmt.record_value`). One query reads the run
-    and what the columns name; a second its tags, when a column shows them."""
+    """The records of known runs, in the order of `run_ids` (ids gone are left out), as
+    `records` makes them."""
     if not run_ids:
         return []
-    stmt = select(PIPELINE.c.name, RUN.c.id).join(PIPELINE, PIPELINE.c.id == RUN.c.pipeline_id)
-    joined: dict[Any, Any] = {}
-    cells: list[ColumnElement[Any]] = []
-    for column in columns:
-        cell, stmt = _cell(column, store, at, stmt, joined)
-        cells.append(cell)
-    wanted = bound_ids(store, run_ids)
-    ids = id_in(store)
-    with store.read() as session:
-        got = session.execute(stmt.add_columns(*cells).where(ids(RUN.c.id)), wanted).all()
-        by_id = {row[1]: list(row) for row in got}
-        tag_cells = [i for i, c in enumerate(columns, 2) if c.spec == "tags"]
-        if tag_cells:
-            tags: dict[int, list[str]] = {}
-            tag_stmt = select(TAG.c.run_id, TAG.c.tag).where(ids(TAG.c.run_id))
-            for run_id, tag in session.execute(tag_stmt, wanted).all():
-                tags.setdefault(run_id, []).append(tag)
-            sorted_tags = {run_id: tuple(sorted(found)) for run_id, found in tags.items()}
-            for record in by_id.values():
-                value = sorted_tags.get(record[1], ())
-                for i in tag_cells:
-                    record[i] = value
+    runs = select(RUN.c.id).select_from(RUN).where(id_in(store)(RUN.c.id))
+    with store.connect() as connection:
+        rows = connection.execute(
+            _select(runs, columns, at, joined=False), bound_ids(store, run_ids)
+        )
+        by_id = {record[1]: record for record in _records(rows, _tag_cells(columns))}
     return [by_id[i] for i in run_ids if i in by_id]
 
 
+def _tag_cells(columns: Sequence[Column]) -> list[int]:
+    return [i for i, c in enumerate(columns, 2) if c.spec == "tags"]
+
+
+def _records(rows: Iterable[Sequence[Any]], tag_cells: Sequence[int]) -> list[list[Any]]:
+    """Rows as lists, each tags cell a tuple."""
+    records = [list(row) for row in rows]
+    for i in tag_cells:
+        for record in records:
+            tags = record[i]
+            record[i] = tuple(tags.split("\0") if isinstance(tags, str) else tags or ())
+    return records
+
+
+def _select(stmt: Select[Any], columns: Sequence[Column], at: float, joined: bool) -> Select[Any]:
+    """`stmt`, a select of runs (with what its order joins), selecting instead the
+    pipeline's name, the id and each column's value, with what they need joined (once a
+    series or parameter, however many columns show it)."""
+    stmt = stmt.join(PIPELINE, PIPELINE.c.id == RUN.c.pipeline_id)
+    tables: dict[Any, Any] = {}
+    cells: list[ColumnElement[Any]] = []
+    for column in columns:
+        cell, stmt = _cell(column, at, stmt, tables, joined)
+        cells.append(cell)
+    return stmt.with_only_columns(PIPELINE.c.name, RUN.c.id, *cells)
+
+
 def _cell(
-    column: Column, store: Store, at: float, stmt: Any, joined: dict[Any, Any]
-) -> tuple[ColumnElement[Any], Any]:
-    """The column's value as SQL, and `stmt` with what it needs joined (once a series or
-    parameter, however many columns show it)."""
+    column: Column, at: float, stmt: Select[Any], tables: dict[Any, Any], joined: bool
+) -> tuple[ColumnElement[Any], Select[Any]]:
+    """The column's value as SQL, and `stmt` with what it needs joined."""
     if column.is_metric:
         key = (column.title, column.series)
-        if key not in joined:
-            m = METRIC.alias(f"mr{len(joined)}")
+        if key not in tables:
+            m = METRIC.alias(f"mr{len(tables)}")
             on = and_(m.c.run_id == RUN.c.id, m.c.title == key[0], m.c.series == key[1])
-            stmt, joined[key] = stmt.outerjoin(m, on), m
-        return joined[key].c[column.agg], stmt
+            stmt, tables[key] = stmt.outerjoin(m, on), m
+        return tables[key].c[column.agg], stmt
     if column.is_param:
-        if column.name not in joined:
-            p = PARAM.alias(f"pr{len(joined)}")
+        if column.name not in tables:
+            p = PARAM.alias(f"pr{len(tables)}")
             on = and_(p.c.run_id == RUN.c.id, p.c.key == column.name)
-            stmt, joined[column.name] = stmt.outerjoin(p, on), p
-        return joined[column.name].c.value, stmt
+            stmt, tables[column.name] = stmt.outerjoin(p, on), p
+        return tables[column.name].c.value, stmt
+    if column.name == "tags":
+        return (TagText(RUN.c.id) if joined else TagList(RUN.c.id)), stmt
     return _builtin(column.name, at), stmt
 
 
@@ -121,6 +234,4 @@ def _builtin(name: str, at: float) -> ColumnElement[Any]:
     if name == "run_time":  # as RunRow.run_time: (finished, else the clock) - started
         end = func.coalesce(RUN.c.finished, literal(at, Float))
         return case((RUN.c.started.is_(None), None), else_=end - RUN.c.started)
-    if name == "tags":
-        return literal(None, Integer)  # filled from the tags query
     return RUN.c[name]

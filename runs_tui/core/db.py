@@ -3,6 +3,8 @@
 SQLite runs in WAL mode with a busy timeout, and every write transaction starts
 with BEGIN IMMEDIATE so that writers queue up instead of failing on upgrade.
 Opening a store checks its schema and upgrades an older one (core/migrations).
+Reading is SQLAlchemy Core (`Store.connect`); the ORM sessions of `Store.read` and
+`Store.write` import SQLModel on first use, which the read path never pays.
 """
 
 from __future__ import annotations
@@ -17,18 +19,20 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session
 
 from runs_tui.core import migrations, models
 from runs_tui.core.paths import create_private_file, default_db_path, kind_of, make_private_dir
 from runs_tui.core.source import SourceError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 BUSY_TIMEOUT_MS = 30_000  # the default; RUNS_TUI_BUSY_TIMEOUT (seconds) overrides it
 BUSY_TIMEOUT_ENV = "RUNS_TUI_BUSY_TIMEOUT"
@@ -125,13 +129,13 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 class Store:
-    """One database: read sessions, write sessions, and the dialect's facts."""
+    """One database: Core connections for reading, ORM sessions, and the dialect's facts."""
 
     def __init__(self, url: str, engine: Engine) -> None:
         self.url = url
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        self._snapshot = threading.local()
+        self._snapshot = threading.local()  # .connection: the snapshot this thread is in
         self._write_engine = (
             engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else engine
         )
@@ -142,13 +146,25 @@ class Store:
         return make_url(self.url).render_as_string(hide_password=True)
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A session for reading; inside `snapshot()` (same thread), the snapshot's."""
-        held: Session | None = getattr(self._snapshot, "session", None)
+    def connect(self) -> Iterator[Connection]:
+        """A connection for reading with Core statements; inside `snapshot()` (same
+        thread), the snapshot's."""
+        held: Connection | None = getattr(self._snapshot, "connection", None)
         if held is not None:
             yield held
             return
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """An ORM session for reading (SQLModel classes); inside `snapshot()` (same thread),
+        one on the snapshot's connection."""
+        from sqlmodel import Session
+
+        held: Connection | None = getattr(self._snapshot, "connection", None)
+        bind = held if held is not None else self.engine
+        with Session(bind, expire_on_commit=False) as session:
             yield session
 
     @contextmanager
@@ -156,21 +172,22 @@ class Store:
         """Every read in this thread, until the block ends, sees one state of the database
         (a SQLite read transaction in WAL mode; REPEATABLE READ on PostgreSQL): a listing
         taken page by page while runs change shows each run exactly once."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            if self.is_sqlite:
-                session.connection()
-            else:
-                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            self._snapshot.session = session
+        with self.engine.connect() as connection:
+            if not self.is_sqlite:
+                connection.execution_options(isolation_level="REPEATABLE READ")
+            connection.begin()
+            self._snapshot.connection = connection
             try:
                 yield
             finally:
-                self._snapshot.session = None
-                session.rollback()
+                self._snapshot.connection = None
+                connection.rollback()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that holds the write lock from its first statement (SQLite)."""
+        from sqlmodel import Session
+
         with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
             yield session
 
@@ -266,19 +283,18 @@ def _check_schema(store: Store, *, create: bool) -> None:
     the newest; a SQLite file is first copied next to itself), under a lock that makes
     concurrent openers upgrade once. A newer database and a foreign one are refused
     untouched."""
-    with store.read() as session:
-        found = _found_schema(store, session)
+    with store.connect() as connection:
+        found = _found_schema(store, connection)
     if found.current:
         return
     if not found.tables and not create:
         raise StoreError(f"database {store.display_url!r} has no runs-tui tables")
-    with store.write() as session:
+    with store._write_engine.begin() as connection:
         if not store.is_sqlite:
-            session.execute(text("SELECT pg_advisory_xact_lock(7355608)"))
-        found = _found_schema(store, session)
+            connection.execute(text("SELECT pg_advisory_xact_lock(7355608)"))
+        found = _found_schema(store, connection)
         if found.current:
             return  # another process created or upgraded it while we waited for the lock
-        connection = session.connection()
         copy = store.is_sqlite and bool(found.tables)
         backup = _backup_sqlite(connection, found.label) if copy else None
         from runs_tui.core.migrations.upgrade import upgrade
@@ -330,10 +346,9 @@ def _backup_sqlite(connection: Connection, label: str) -> Path | None:
     return target
 
 
-def _found_schema(store: Store, session: Session) -> _Schema:
+def _found_schema(store: Store, connection: Connection) -> _Schema:
     """The database's schema. Refuses a database of something else and a newer one (a
     revision this runs-tui does not have, or a pre-Alembic version above the last)."""
-    connection = session.connection()
     tables = frozenset(store.engine.dialect.get_table_names(connection))
     if not tables:
         return _Schema(tables, 0, None)

@@ -22,7 +22,7 @@ def load(store: Store, run_id: int, after_log: int = 0) -> RunDetails | None:
     if not rows:
         return None
     details = RunDetails(rows[0])
-    with store.read() as session:
+    with store.connect() as session:
         details.events = [
             EventInfo(*r)
             for r in session.execute(

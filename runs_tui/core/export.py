@@ -7,6 +7,7 @@ starts with `'` instead."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import time
@@ -23,13 +24,14 @@ from runs_tui.core.text import is_clean, lines
 
 FORMATS = ("csv", "json")
 PAGE = 1000
+TAG_SEP = "; "  # between a run's tags in a CSV cell
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(value: Any) -> Any:
     """A value as a CSV cell: lists joined, text made safe and never a formula."""
     if isinstance(value, list):
-        value = "; ".join(value)
+        value = TAG_SEP.join(value)
     if isinstance(value, str):
         if not is_clean(value):
             value = lines(value)
@@ -38,13 +40,17 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-# Columns whose record values are numbers, ISO times or state labels: nothing to make safe.
-PLAIN = frozenset({"run", "run_time", "started", "updated", "status"})
+# Columns whose record values are numbers or ISO times: nothing to make safe. A state's
+# label is checked: an unknown state is shown as stored.
+PLAIN = frozenset({"run", "run_time", "started", "updated"})
 # What may need a CSV cell changed, in a page's text joined by "|" (a cell that starts
-# with a formula character follows one): a page without it is written as it is.
-SUSPECT = re.compile(r"[\x00-\x1f\x7f-\x9f]|\|[=+\-@]")
+# with a formula character follows one): a page without either is written as it is. Two
+# searches: each alone runs as a fast scan, where one alternation tries every position.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+FORMULA = re.compile(r"\|[=+\-@]")
 
 Record = list[Any]
+Page = Sequence[Sequence[Any]]
 
 
 def write(
@@ -57,16 +63,17 @@ def write(
     with_pipeline: bool = False,
 ) -> int:
     """Write the query's runs to `out`; returns how many were written. The source gives
-    each run's values (`RunSource.records`); CSV and JSON only finish them."""
+    each run's values (`RunSource.csv_records`, `RunSource.records`); CSV and JSON only
+    finish them."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-    at = q.at if q.at is not None else time.time()
-    pages = source.records(q.with_(at=at), columns, PAGE)
+    q = q.with_(at=q.at if q.at is not None else time.time())
     fields = (["pipeline"] if with_pipeline else []) + ["id"]
     heads = fields + [c.spec for c in columns]
     skip = 0 if with_pipeline else 1  # a record starts with the pipeline's name
     if fmt == "csv":
-        return _write_csv(pages, skip, heads, columns, out)
+        return _write_csv(source.csv_records(q, columns, PAGE), skip, heads, columns, out)
+    pages = source.records(q, columns, PAGE)
     finish = [*(_same for _ in fields), *(_json_value(c) for c in columns)]
     n = 0
     out.write("[")
@@ -92,37 +99,58 @@ def records_of(
         yield [[value(row) for value in values] for row in chunk]
 
 
+def csv_records_of(pages: Iterable[list[Record]], columns: Sequence[Column]) -> Iterator[Page]:
+    """`RunSource.csv_records` made from a source's `records`: tags joined as CSV writes
+    them (None for none)."""
+    tags = [i for i, c in enumerate(columns, 2) if c.spec == "tags"]
+    for page in pages:
+        for record in page:
+            for i in tags:
+                record[i] = TAG_SEP.join(record[i]) or None
+        yield page
+
+
 def _write_csv(
-    pages: Iterator[list[Record]],
-    skip: int,
-    heads: list[str],
-    columns: Sequence[Column],
-    out: IO[str],
+    pages: Iterable[Page], skip: int, heads: list[str], columns: Sequence[Column], out: IO[str]
 ) -> int:
-    """CSV a page at a time: tags joined, and each text column of a page checked in one
-    search (SUSPECT); only where it finds something are that column's cells of the page
-    made safe one by one."""
+    """CSV a page at a time, made in memory and written in one piece (one write a page,
+    not one a row). Each text column of a page is checked at once (`_suspect`); only
+    where something is found are that column's cells of the page made safe one by one."""
     first = 2 - skip  # where the columns start in a written record
-    tags = [i for i, c in enumerate(columns, first) if c.spec == "tags"]
     fixes: dict[int, Callable[[Any], Any]] = {0: csv_cell} if skip == 0 else {}
     for i, column in enumerate(columns, first):
         if not _plain(column):
             fixes[i] = _param_cell if column.is_param else csv_cell
-    writer = csv.writer(out, lineterminator="\n")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([csv_cell(h) for h in heads])
     n = 0
     for page in pages:
-        records = [r[skip:] for r in page] if skip else page
-        for i in tags:
-            for record in records:
-                record[i] = "; ".join(record[i])
-        for i, fix in fixes.items():
-            if SUSPECT.search("|" + "|".join(filter(None, [r[i] for r in records]))):
-                for record in records:
+        records: Page = [r[skip:] for r in page] if skip else page
+        unsafe = [(i, fix) for i, fix in fixes.items() if _suspect([r[i] for r in records])]
+        if unsafe:
+            made = [list(r) for r in records]
+            for i, fix in unsafe:
+                for record in made:
                     record[i] = fix(record[i])
+            records = made
         writer.writerows(records)
         n += len(records)
+        out.write(buffer.getvalue())
+        buffer.seek(0)
+        buffer.truncate()
+    out.write(buffer.getvalue())
     return n
+
+
+def _suspect(cells: list[Any]) -> bool:
+    """Whether a cell of a column's page may need changing: a control character, or a
+    start that a spreadsheet reads as a formula."""
+    text = "|" + "|".join(filter(None, cells))
+    if FORMULA.search(text) is not None:
+        return True
+    # isprintable() is the faster scan; text it refuses (a soft hyphen too) is searched
+    return not text.isprintable() and CONTROL.search(text) is not None
 
 
 def _plain(column: Column) -> bool:

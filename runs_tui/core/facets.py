@@ -44,7 +44,7 @@ def distinct_values(store: Store, q: RunQuery, spec: str) -> list[ValueCount]:
         expr = RUN.c[column.name]
         stmt = select(expr, func.count()).select_from(RUN)
     stmt = stmt.where(cond).group_by(expr).order_by(func.count().desc(), expr).limit(MAX_VALUES)
-    with store.read() as session:
+    with store.connect() as session:
         return [ValueCount(str(v), n) for v, n in session.execute(stmt)]
 
 
@@ -57,7 +57,7 @@ def metric_series(store: Store, pipeline_id: int) -> list[tuple[str, str]]:
         .where(RUN.c.pipeline_id == pipeline_id)
         .order_by(METRIC.c.title, METRIC.c.series)
     )
-    with store.read() as session:
+    with store.connect() as session:
         return [(t, s) for t, s in session.execute(stmt)]
 
 
@@ -71,7 +71,7 @@ def param_keys(store: Store, pipeline_id: int) -> dict[str, bool]:
         .group_by(PARAM.c.key)
         .order_by(PARAM.c.key)
     )
-    with store.read() as session:
+    with store.connect() as session:
         return {key: n == numeric for key, n, numeric in session.execute(stmt)}
 
 
@@ -82,6 +82,6 @@ def is_numeric_param(store: Store, pipeline_id: int, spec: str) -> bool:
         .join(RUN, RUN.c.id == PARAM.c.run_id)
         .where(RUN.c.pipeline_id == pipeline_id, PARAM.c.key == column.name)
     )
-    with store.read() as session:
+    with store.connect() as session:
         n, numeric = session.execute(stmt).one()
     return bool(n) and n == numeric

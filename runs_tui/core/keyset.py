@@ -82,7 +82,7 @@ def page(store: Store, q: RunQuery, start: Key | None, limit: int) -> tuple[list
     first = start.segment if start is not None else 0
     ids: list[int] = []
     last: Key | None = None
-    with store.read() as session:
+    with store.connect() as session:
         for n in range(first, len(parts)):
             if len(ids) >= limit:
                 break
@@ -102,7 +102,7 @@ def key_of(store: Store, q: RunQuery, run_id: int) -> Key | None:
     query leaves it out. Pass the same `at` as the pages it is used with."""
     at = q.at if q.at is not None else now()
     q = q.with_(at=at)
-    with store.read() as session:
+    with store.connect() as session:
         for n, (stmt, terms) in enumerate(segments(q, store, at)):
             found = session.execute(
                 stmt.where(RUN.c.id == run_id).with_only_columns(*(t.expr for t in terms))

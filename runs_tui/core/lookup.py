@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, func, literal, select
 
 from runs_tui.core.db import Store
-from runs_tui.core.models import PIPELINE, RUN, Pipeline
+from runs_tui.core.models import PIPELINE, RUN
 from runs_tui.core.records import PipelineSummary
+
+if TYPE_CHECKING:
+    from runs_tui.core.models import Pipeline
+
+SUMMARY = (PIPELINE.c.id, PIPELINE.c.name, PIPELINE.c.version, PIPELINE.c.queue)
 
 
 def pipeline_by_name(store: Store, name: str) -> Pipeline:
+    from runs_tui.core.models import Pipeline
+
     with store.read() as session:
         pipe: Pipeline | None = (
             None  # no pipeline name holds NUL, and PostgreSQL refuses the query
@@ -28,13 +35,13 @@ def pipeline_by_name(store: Store, name: str) -> Pipeline:
 def first_pipeline(store: Store, name: str | None) -> tuple[PipelineSummary | None, bool]:
     """The pipeline called `name`, else the first by name (and False: `name` not found);
     without run counts, which cost a scan of every run."""
-    with store.read() as session:
-        stmt = select(Pipeline).order_by(PIPELINE.c.name).limit(1)
+    with store.connect() as session:
+        stmt = select(*SUMMARY).order_by(PIPELINE.c.name).limit(1)
         found = None
         if name and "\0" not in name:  # no pipeline has one (PostgreSQL refuses the query)
-            found = session.execute(select(Pipeline).where(PIPELINE.c.name == name)).scalar()
-        pipe = found or session.execute(stmt).scalar()
-    if pipe is None or pipe.id is None:
+            found = session.execute(select(*SUMMARY).where(PIPELINE.c.name == name)).first()
+        pipe = found or session.execute(stmt).first()
+    if pipe is None:
         return None, not name
     return PipelineSummary(
         pipe.id, pipe.name, pipe.version, pipe.queue
@@ -43,11 +50,10 @@ def first_pipeline(store: Store, name: str | None) -> tuple[PipelineSummary | No
 
 def pipelines(store: Store) -> list[PipelineSummary]:
     """Every pipeline with its active (not archived) runs counted by status."""
-    with store.read() as session:
+    with store.connect() as session:
         out = {
             p.id: PipelineSummary(p.id, p.name, p.version, p.queue)
-            for p in session.execute(select(Pipeline).order_by(PIPELINE.c.name)).scalars()
-            if p.id is not None
+            for p in session.execute(select(*SUMMARY).order_by(PIPELINE.c.name))
         }
         counts = session.execute(
             select(RUN.c.pipeline_id, RUN.c.status, func.count())
@@ -62,7 +68,7 @@ def pipelines(store: Store) -> list[PipelineSummary]:
 def resolve_refs(store: Store, refs: Sequence[str]) -> list[int]:
     """Run ids for `refs`, each a global id or `PIPELINE#N`; the error names the first unknown."""
     out: list[int] = []
-    with store.read() as session:
+    with store.connect() as session:
         for ref in refs:
             text = ref.strip()
             name, sep, number = text.rpartition("#")
@@ -99,7 +105,7 @@ def _is_digits(text: str) -> bool:
 
 def queues(store: Store) -> list[str]:
     """Queues known from pipelines' defaults and runs, for pickers."""
-    with store.read() as session:
+    with store.connect() as session:
         names = set(session.execute(select(PIPELINE.c.queue)).scalars())
         names |= set(session.execute(select(RUN.c.queue).distinct()).scalars())
     return sorted(names)

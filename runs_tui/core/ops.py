@@ -316,8 +316,8 @@ def tag(
                     session.add(RunTag(run_id=run_id, tag=x))
                 for x in removed:
                     session.execute(
-                        RunTag.__table__.delete().where(  # type: ignore[attr-defined]
-                            RunTag.run_id == run_id, RunTag.tag == x
+                        RunTag.__table__.delete().where(
+                            col(RunTag.run_id) == run_id, col(RunTag.tag) == x
                         )
                     )
                 if added or removed:

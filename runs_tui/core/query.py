@@ -43,7 +43,7 @@ from runs_tui.core.textsql import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from sqlalchemy import Connection
 
 
 def _run_time(at: float) -> ColumnElement[Any]:
@@ -169,7 +169,7 @@ def search_way(store: Store, q: RunQuery) -> SearchWay:
     return SearchWay(kind(store)) if q.search.strip() else SearchWay()
 
 
-def window_way(session: Session, store: Store, q: RunQuery) -> SearchWay:
+def window_way(session: Connection, store: Store, q: RunQuery) -> SearchWay:
     """A window's search. On SQLite, when WALK_ABOVE runs or more hold the needle, it
     walks the window's order testing each run, and a page fills after a few thousand;
     when fewer do, it reads them from the index and sorts them (the probe reads at most
@@ -344,7 +344,7 @@ def store_where(store: Store, q: RunQuery, way: SearchWay | None = None) -> Colu
 
 
 def count(store: Store, q: RunQuery) -> int:
-    with store.read() as session:
+    with store.connect() as session:
         return int(
             session.execute(
                 select(func.count()).select_from(RUN).where(store_where(store, q))
@@ -354,7 +354,7 @@ def count(store: Store, q: RunQuery) -> int:
 
 def ids(store: Store, q: RunQuery) -> list[int]:
     """Every matching run's id, for bulk selections ("All", "Filtered")."""
-    with store.read() as session:
+    with store.connect() as session:
         return list(session.execute(select(RUN.c.id).where(store_where(store, q))).scalars())
 
 
@@ -363,7 +363,7 @@ def window_ids(store: Store, q: RunQuery, offset: int = 0, limit: int = 200) -> 
     that each can walk an index and stop after `limit` rows."""
     at = q.at if q.at is not None else now()
     q = q.with_(at=at)  # one clock for the WHERE and the ORDER BY of every segment
-    with store.read() as session:
+    with store.connect() as session:
         way = window_way(session, store, q)
         out: list[int] = []
         for part in _segments(q, store, at, way):
@@ -395,5 +395,5 @@ def changed_since(store: Store, pipeline_id: int, since: float | None) -> list[t
         stmt = stmt.order_by(RUN.c.updated.desc()).limit(1)
     else:
         stmt = stmt.where(RUN.c.updated >= since)
-    with store.read() as session:
+    with store.connect() as session:
         return [(run_id, updated) for run_id, updated in session.execute(stmt).all()]

@@ -67,7 +67,7 @@ def load_rows(
     wanted = bound_ids(store, order)
     ids = id_in(store)
     shape = Shape(columns)
-    with store.read() as session:
+    with store.connect() as session:
         stmt = shape.select(select(*FIELDS).join(PIPELINE, PIPELINE.c.id == RUN.c.pipeline_id))
         rows = {
             row.id: row

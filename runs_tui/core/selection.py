@@ -23,7 +23,7 @@ ARRAY_CHUNK = 200_000  # ids per PostgreSQL array parameter
 def state_counts(store: Store, ids: Iterable[int]) -> StateCounts:
     """How many of `ids` are in each (status, archived)."""
     counts: StateCounts = Counter()
-    with store.read() as session:
+    with store.connect() as session:
         for chunk in chunked(sorted(ids), CHUNK):
             for status, archived, n in session.execute(
                 select(RUN.c.status, RUN.c.archived, func.count())
@@ -38,7 +38,7 @@ def hidden(store: Store, q: RunQuery, ids: Iterable[int]) -> int:
     """How many of `ids` the query's filters (or the archive switch) leave out."""
     wanted = sorted(ids)
     shown = 0
-    with store.read() as session:
+    with store.connect() as session:
         for chunk in chunked(wanted, CHUNK):
             shown += session.execute(
                 select(func.count())
@@ -53,7 +53,7 @@ def mark_states(store: Store, q: RunQuery, ids: Iterable[int]) -> dict[int, Mark
     shown = case((where_clause(q), True), else_=False)
     states: dict[int, MarkState] = {}
     same: dict[MarkState, MarkState] = {}  # one tuple per state, not a million to collect
-    with store.read() as session:
+    with store.connect() as session:
         # Not sorted first: a sort of a million ids holds the GIL (and the UI) for a
         # tenth of a second, and the database looks each id up by key anyway.
         for chunk in chunked(list(ids), CHUNK if store.is_sqlite else ARRAY_CHUNK):
@@ -77,7 +77,7 @@ def _among(store: Store, ids: list[int]) -> ColumnElement[bool]:
 
 def last_params(store: Store, pipeline_id: int) -> dict[str, str]:
     """The newest run's parameters as text (what the new-run form starts from)."""
-    with store.read() as session:
+    with store.connect() as session:
         newest = session.execute(
             select(RUN.c.id)
             .where(RUN.c.pipeline_id == pipeline_id)
@@ -96,7 +96,7 @@ def last_params(store: Store, pipeline_id: int) -> dict[str, str]:
 
 def pipeline_tags(store: Store, pipeline_id: int) -> list[str]:
     """Every tag used in the pipeline, most used first, for suggestions."""
-    with store.read() as session:
+    with store.connect() as session:
         rows = session.execute(
             select(TAG.c.tag, func.count().label("n"))
             .join(RUN, RUN.c.id == TAG.c.run_id)
@@ -110,7 +110,7 @@ def pipeline_tags(store: Store, pipeline_id: int) -> list[str]:
 def tags_of(store: Store, ids: Iterable[int]) -> Counter[str]:
     """The tags the runs carry, with how many of them carry each."""
     counts: Counter[str] = Counter()
-    with store.read() as session:
+    with store.connect() as session:
         for chunk in chunked(sorted(ids), CHUNK):
             for tag, n in session.execute(
                 select(TAG.c.tag, func.count()).where(TAG.c.run_id.in_(chunk)).group_by(TAG.c.tag)

@@ -154,6 +154,14 @@ class RunSource(Protocol):
         faster way returns `export.records_of(self.rows(q, page, columns), ...)`."""
         ...
 
+    def csv_records(
+        self, q: RunQuery, columns: Sequence[Column], page: int = 1000
+    ) -> Iterator[Sequence[Sequence[Any]]]:
+        """`records` as CSV writes them: tags as one text (sorted, joined by "; ", None
+        for none), a record any sequence (a database's row as it comes). A source with no
+        faster way returns `export.csv_records_of(self.records(q, columns, page), columns)`."""
+        ...
+
     def ids(self, q: RunQuery) -> list[RunId]:
         """Every matching run's id, for bulk selections."""
         ...

@@ -14,8 +14,9 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from runs_tui.core import details, facets, keyset, lookup, ops, query, selection
-from runs_tui.core.cells import load_records
+# Imported where used: writes (core.ops, core.registry: SQLModel) and a run's details
+# (core.pipelines), which the first screen needs none of.
+from runs_tui.core import cells, facets, keyset, lookup, query, selection
 from runs_tui.core.columns import Column
 from runs_tui.core.db import Store, StoreError, open_store
 from runs_tui.core.interrupt import Interrupter
@@ -34,7 +35,6 @@ from runs_tui.core.records import (
     StateCounts,
     ValueCount,
 )
-from runs_tui.core.registry import load_registered, register
 from runs_tui.core.rows import load_rows
 from runs_tui.core.source import Capabilities, RunSource, SourceError
 from runs_tui.core.status import Action
@@ -101,12 +101,17 @@ class SqlSource:
 
     @_guarded
     def pipeline(self, name: str) -> PipelineSummary:
-        pipe = lookup.pipeline_by_name(self.store, name)
+        found, exact = lookup.first_pipeline(self.store, name)  # Core: `ls NAME` needs no ORM
+        if found is not None and exact and name:
+            return found
+        pipe = lookup.pipeline_by_name(self.store, name)  # ValueError naming the known ones
         assert pipe.id is not None
         return PipelineSummary(pipe.id, pipe.name, pipe.version, pipe.queue)
 
     @_guarded
     def register_pipeline(self, path: str) -> PipelineSummary:
+        from runs_tui.core.registry import register
+
         pipe = register(self.store, path)
         assert pipe.id is not None
         return PipelineSummary(pipe.id, pipe.name, pipe.version, pipe.queue)
@@ -153,16 +158,27 @@ class SqlSource:
     def records(
         self, q: RunQuery, columns: Sequence[Column], page: int = 1000
     ) -> Iterator[list[list[Any]]]:
-        """Keyset pages in one snapshot; the values made by the database (`core.cells`),
-        a whole keyset page at a time (up to 64 pages: runs read in an order other than
-        their ids' touch fewer table pages so)."""
+        """One statement per segment of the order, read as it comes, in one snapshot; the
+        values made by the database (`core.cells`)."""
+        return self._export(cells.records, q, columns, page)
+
+    def csv_records(
+        self, q: RunQuery, columns: Sequence[Column], page: int = 1000
+    ) -> Iterator[Sequence[Sequence[Any]]]:
+        """As `records`, tags joined by the database."""
+        return self._export(cells.csv_records, q, columns, page)
+
+    def _export(
+        self,
+        read: Callable[[Store, RunQuery, Sequence[Column], int], Iterator[T]],
+        q: RunQuery,
+        columns: Sequence[Column],
+        page: int,
+    ) -> Iterator[T]:
         at = q.at if q.at is not None else time.time()
         try:
             with self.store.snapshot():
-                for ids in keyset.walk(self.store, q.with_(at=at), page):
-                    records = load_records(self.store, ids, columns, at)
-                    for i in range(0, len(records), page):
-                        yield records[i : i + page]
+                yield from read(self.store, q.with_(at=at), columns, page)
         except (SQLAlchemyError, StoreError) as exc:
             raise SourceError(_reason(exc)) from exc
 
@@ -176,6 +192,8 @@ class SqlSource:
 
     @_guarded
     def details(self, run_id: RunId, after_log: int = 0) -> RunDetails | None:
+        from runs_tui.core import details
+
         return details.load(self.store, int(run_id), after_log=after_log)
 
     @_guarded
@@ -199,6 +217,8 @@ class SqlSource:
 
     @_guarded
     def new_run_form(self, pipeline: str) -> NewRunForm:
+        from runs_tui.core.registry import load_registered
+
         pipe = lookup.pipeline_by_name(self.store, pipeline)
         assert pipe.id is not None
         return NewRunForm(
@@ -229,14 +249,20 @@ class SqlSource:
 
     @_guarded
     def transition(self, action: Action, ids: Sequence[RunId], *, message: str = "") -> BulkResult:
+        from runs_tui.core import ops
+
         return ops.transition(self.store, action, _ints(ids), message=message)
 
     @_guarded
     def resume(self, ids: Sequence[RunId]) -> BulkResult:
+        from runs_tui.core import ops
+
         return ops.resume(self.store, _ints(ids))
 
     @_guarded
     def tag(self, ids: Sequence[RunId], add: Sequence[str], remove: Sequence[str]) -> BulkResult:
+        from runs_tui.core import ops
+
         return ops.tag(self.store, _ints(ids), add, remove)
 
     @_guarded
@@ -248,6 +274,8 @@ class SqlSource:
         queue: str | None = None,
         tags: Sequence[str] = (),
     ) -> NewRun:
+        from runs_tui.core import ops
+
         return ops.new_run(self.store, pipeline, params, queue=queue, tags=tags)
 
 
