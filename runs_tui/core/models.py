@@ -78,22 +78,8 @@ __all__ = [
 # revisions in core/migrations. Raised only by a revision that older releases must refuse.
 SCHEMA_VERSION = 4
 
-_ORM = frozenset(
-    {
-        "Agent",
-        "Event",
-        "LogLine",
-        "Meta",
-        "Metric",
-        "MetricPoint",
-        "Pipeline",
-        "PipelineVersion",
-        "Run",
-        "RunParam",
-        "RunTag",
-        "StepRun",
-    }
-)
+# The SQLModel classes: the names in __all__ that are neither a table (UPPER) nor lower.
+_ORM = frozenset(n for n in __all__ if n[0].isupper() and not n.isupper())
 
 
 def __getattr__(name: str) -> Any:
