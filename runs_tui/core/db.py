@@ -102,6 +102,21 @@ def busy_timeout_ms() -> int:
     return max(1, round(seconds * 1000))
 
 
+def _wal(cur: sqlite3.Cursor, timeout: float) -> None:
+    """Put the database in WAL mode (a no-op once it is). SQLite may answer "locked" to
+    this pragma at once, without its busy handler, while another process is in the middle
+    of opening or checkpointing the file: try again until the busy timeout."""
+    give_up = time.monotonic() + timeout
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_engine(url: str) -> Engine:
     timeout_ms = busy_timeout_ms()
     engine = create_engine(
@@ -115,7 +130,7 @@ def _sqlite_engine(url: str) -> Engine:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={timeout_ms}")
-        cur.execute("PRAGMA journal_mode=WAL")
+        _wal(cur, timeout_ms / 1000)
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
