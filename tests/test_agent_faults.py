@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import sys
 import time
 import uuid
@@ -34,6 +35,24 @@ def _status(store: Store, run_id: int) -> tuple[str, int, str | None, str]:
             )
         ).one()
     return row[0], row[1], row[2], row[3]
+
+
+def _freeze_between_writes(proc, db_path: Path) -> None:
+    """SIGSTOP the agent while it holds no write lock: stopped inside a write, it would
+    block every writer of the file (what SQLite does; not what this test is about)."""
+    for _ in range(50):
+        proc.send_signal(signal.SIGSTOP)
+        probe = sqlite3.connect(db_path, timeout=0.5, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:
+            proc.send_signal(signal.SIGCONT)  # caught mid-write: let it finish, try again
+            time.sleep(0.05)
+        finally:
+            probe.close()
+    raise AssertionError("the agent never left its write lock")
 
 
 def _chatty(marker: str) -> list[str]:
@@ -128,7 +147,7 @@ def test_frozen_agent_changes_nothing_after_its_run_was_retried(store, tmp_path,
     try:
         wait_for(lambda: _status(store, run.id)[0] == "running", 20, "the run to start")
         time.sleep(1)
-        frozen.send_signal(signal.SIGSTOP)
+        _freeze_between_writes(frozen, db_path)
         fleet.start("--heartbeat", "1", "--stale-after", "3", "--poll", "0.2", name="fresh")
         wait_for(lambda: _status(store, run.id)[0] == "failed", 15, "the run to fail as lost")
         assert ops.retry(store, [run.id]).ok
