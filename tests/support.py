@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 
 class Agents:
@@ -71,6 +72,16 @@ def examples(n: int) -> int:
     whole suite stays under ten minutes on two busy cores. Hypothesis keeps each failing
     example in .hypothesis/ and tries it first the next time, whatever the count."""
     return n if THOROUGH else max(10, n // 3)
+
+
+def props(n: int) -> settings:
+    """The settings of a property over real databases: `examples(n)` examples, no
+    deadline (a database example takes what it takes), a function-scoped store reused."""
+    return settings(
+        max_examples=examples(n),
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
 
 def wait_for(check: Callable[[], object], timeout: float, what: str, every: float = 0.1) -> object:

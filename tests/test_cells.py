@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_query_props import AT, SORT_COLUMNS, R, datasets, insert, props
+from support import props
+from test_query_props import AT, SORT_COLUMNS, R, datasets, insert
 
 from runs_tui.core import rows
 from runs_tui.core.cells import load_records

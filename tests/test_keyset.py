@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import update
-from test_query_props import AT, R, datasets, expected_order, insert, props, run_queries
+from support import props
+from test_query_props import AT, R, datasets, expected_order, insert, run_queries
 
 from runs_tui.core import keyset, ops
 from runs_tui.core.columns import parse_columns

@@ -28,12 +28,12 @@ from typing import Any
 from unittest import mock
 
 import pytest
-import support
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from sqlalchemy import delete
 from sqlalchemy import insert as sa_insert
 from sqlmodel import SQLModel
+from support import props
 
 from runs_tui.core import query
 from runs_tui.core.db import Store, open_store
@@ -491,15 +491,6 @@ def run_queries(draw: st.DrawFn) -> tuple[RunQuery, int, int]:
 
 
 # ---------------------------------------------------------------- properties
-
-
-def props(examples: int) -> settings:
-    """Settings of one property: `examples` datasets, each queried several times."""
-    return settings(
-        max_examples=support.examples(examples),
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
 
 
 @props(120)

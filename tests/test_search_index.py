@@ -12,11 +12,11 @@ from typing import Any
 from unittest import mock
 
 import pytest
-import support
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.exc import DBAPIError
+from support import props
 from test_plans import MILLION, _fill
 
 from runs_tui.core import ops, query, search_index
@@ -239,14 +239,6 @@ def _random_edits(store: Store, steps: list[tuple[Any, ...]], needles: list[str]
     for step in steps:
         apply(store, pid, step)
     check_index(store, pid, needles)
-
-
-def props(examples: int) -> settings:
-    return settings(
-        max_examples=support.examples(examples),
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
 
 
 @props(60)
