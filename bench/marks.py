@@ -158,6 +158,17 @@ async def measure(url: str, ticks: int) -> dict[str, list[float]]:
     return out
 
 
+def backends(data: Path, n: int, pg: str | None) -> list[tuple[str, str]]:
+    """The databases of `n` runs to measure: bench/table.py's SQLite one (built without
+    the search index, which these benches do not use: the fast bulk build), and with `pg`
+    bench/search.py's PostgreSQL one (the same rows)."""
+    with no_search_index():
+        found = [("SQLite", str(ensure_db(data, n, False)))]
+    if pg:
+        found.append(("PostgreSQL", pg_dbs(pg, n, False)[1]))
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000")
@@ -175,11 +186,7 @@ def main() -> int:
     )
     print(f"target: the UI thread never blocked longer than {UI_TARGET_MS:.0f} ms (UI max)")
     for n in (int(s) for s in args.sizes.split(",")):
-        with no_search_index():  # marks need no search: the fast bulk build will do
-            backends = [("SQLite", str(ensure_db(args.data, n, False)))]
-        if args.pg:
-            backends.append(("PostgreSQL", pg_dbs(args.pg, n, False)[1]))
-        for name, url in backends:
+        for name, url in backends(args.data, n, args.pg):
             got = asyncio.run(measure(url, args.ticks))
             ms = {k: statistics.median(v) * 1000 for k, v in got.items()}
             print(

@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import table as bench_table
-from marks import agent_writes, settled
-from search import no_search_index, pg_dbs
+from marks import agent_writes, backends, settled
 from sqlalchemy import text
 
 from runs_tui.core.db import open_store
@@ -115,11 +114,7 @@ def main() -> int:
     )
     print(f"target: a tick far down within {TARGET}x of the tick at the first row asked")
     for n in (int(s) for s in args.sizes.split(",")):
-        with no_search_index():  # ticks search nothing: the fast bulk build will do
-            backends = [("SQLite", str(bench_table.ensure_db(args.data, n, False)))]
-        if args.pg:
-            backends.append(("PostgreSQL", pg_dbs(args.pg, n, False)[1]))
-        for name, url in backends:
+        for name, url in backends(args.data, n, args.pg):
             first = 0.0  # the tick at the first row asked: the others within TARGET of it
             for rows in (int(r) for r in args.rows.split(",")):
                 if rows > n:
