@@ -46,10 +46,9 @@ class StoreFailed(Message):
 
 @dataclass
 class MarksCounted(Message):
-    """Marks counted under `query`: every one (`tally`, made in the worker), or the
+    """Marks counted: every one (`tally`, made in the worker, with its query), or the
     `states` of the marked runs that changed and the runs unmarked or deleted (`gone`)."""
 
-    query: RunQuery
     gone: frozenset[RunId] | None
     states: dict[RunId, MarkState]
     tally: MarkTally | None = None

@@ -89,7 +89,7 @@ class MarksScreen(Screen[None]):
         # Every mark: the tally is made here, not on the UI thread (a million entries).
         tally = MarkTally.of(q, states) if unmarked is None else None
         gone = None if unmarked is None else unmarked.union(set(marked) - states.keys())
-        self.post_message(MarksCounted(q, gone, states, tally))
+        self.post_message(MarksCounted(gone, states, tally))
 
     def _marks_failed(self, exc: SourceError) -> None:
         self._marks_counting, self._stale = False, None  # count all of them next time
