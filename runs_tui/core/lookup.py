@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, func, literal, select
+from sqlalchemy import func, select
 
 from runs_tui.core.db import Store
 from runs_tui.core.models import PIPELINE, RUN
 from runs_tui.core.records import PipelineSummary
+from runs_tui.core.textsql import numbered
 
 if TYPE_CHECKING:
     from runs_tui.core.models import Pipeline
@@ -76,11 +77,11 @@ def resolve_refs(store: Store, refs: Sequence[str]) -> list[int]:
                 stmt = (
                     select(RUN.c.id)
                     .join(PIPELINE, PIPELINE.c.id == RUN.c.pipeline_id)
-                    .where(PIPELINE.c.name == name, RUN.c.number == _bigint(number))
+                    .where(PIPELINE.c.name == name, numbered(RUN.c.number, int(number)))
                 )
                 wanted = int(number)
             elif _is_digits(text):
-                stmt = select(RUN.c.id).where(RUN.c.id == _bigint(text))
+                stmt = select(RUN.c.id).where(numbered(RUN.c.id, int(text)))
                 wanted = int(text)
             else:
                 raise ValueError(f"invalid run {ref!r}: expected an id or PIPELINE#N")
@@ -90,12 +91,6 @@ def resolve_refs(store: Store, refs: Sequence[str]) -> list[int]:
                 raise ValueError(f"unknown run {ref!r}")
             out.append(int(run_id))
     return out
-
-
-def _bigint(digits: str) -> Any:
-    """Digits bound as a 64-bit integer: on PostgreSQL ids and numbers are 32 bits, and
-    "p#3000000000" bound as their type fails instead of matching nothing."""
-    return literal(int(digits), BigInteger())
 
 
 def _is_digits(text: str) -> bool:

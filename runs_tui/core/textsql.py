@@ -113,13 +113,13 @@ def search_clause(
     if way.walk:
         own = select(SEARCH.c.text).where(SEARCH.c.run_id == RUN.c.id).scalar_subquery()
         held = own.like(pattern, escape="\\")
-        return held if number is None else or_(held, _numbered(RUN.c.number, number))
+        return held if number is None else or_(held, numbered(RUN.c.number, number))
     found = matching_ids(folded, way.kind)
     if number is not None:  # inside the IN: PostgreSQL keeps it a semi-join on an index
-        numbered = RUN.alias("numbered")
-        by_number = select(numbered.c.id).where(_numbered(numbered.c.number, number))
+        other = RUN.alias("numbered")
+        by_number = select(other.c.id).where(numbered(other.c.number, number))
         if pipeline_id is not None:
-            by_number = by_number.where(numbered.c.pipeline_id == pipeline_id)
+            by_number = by_number.where(other.c.pipeline_id == pipeline_id)
         return RUN.c.id.in_(union_all(found, by_number))
     return RUN.c.id.in_(found)
 
@@ -134,15 +134,15 @@ def matching_ids(folded: str, kind: Kind) -> Select[Any]:
     return select(SEARCH.c.run_id).where(SEARCH.c.text.like(pattern, escape="\\"))
 
 
-def _numbered(column: ColumnExpr[int], number: int) -> ColumnElement[bool]:
-    """`column` equals `number`, bound as a 64-bit integer: PostgreSQL's `number` is 32
-    bits, and a larger needle ("3000000000") bound as its type fails instead of matching
-    nothing."""
+def numbered(column: ColumnExpr[int], number: int) -> ColumnElement[bool]:
+    """`column` equals `number`, bound as a 64-bit integer: PostgreSQL's integer columns
+    (a run's number, its id) are 32 bits, and a larger value ("3000000000") bound as
+    their type fails instead of matching nothing."""
     return column == literal(number, BigInteger())
 
 
 def numbered_in(column: ColumnExpr[int], numbers: Sequence[int]) -> ColumnElement[bool]:
-    """`column` is one of `numbers`, bound as 64-bit integers (as `_numbered`): the
+    """`column` is one of `numbers`, bound as 64-bit integers (as `numbered`): the
     column keeps its index, only the parameters' type changes."""
     return type_coerce(column, BigInteger()).in_(numbers)
 
@@ -169,7 +169,7 @@ def scan_clause(text: str) -> ColumnElement[bool]:
     ]
     number = run_number(needle.removeprefix("#"))
     if number is not None:
-        parts.append(_numbered(RUN.c.number, number))
+        parts.append(numbered(RUN.c.number, number))
     return or_(*parts)
 
 
