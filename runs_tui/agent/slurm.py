@@ -355,6 +355,7 @@ class SlurmHandle:
         }
         self._ready: deque[Line] = deque()
         self._done = False
+        self._killed = False  # stop() had to KILL it: Slurm may still record scancel's TERM
 
     @property
     def external_id(self) -> str:
@@ -403,7 +404,7 @@ class SlurmHandle:
         job = self._launcher.state(self._job)
         if not job.ended:
             return None
-        return job.result
+        return -9 if self._killed and job.result < 0 else job.result
 
     def stop(self, grace: float) -> Stopped:
         """`scancel --signal=TERM`, then KILL and `scancel` after `grace`; waits for the
@@ -413,6 +414,7 @@ class SlurmHandle:
         while time.monotonic() < deadline and not self._launcher.state(self._job).ended:
             time.sleep(0.1)
         if not self._launcher.state(self._job).ended:
+            self._killed = True
             self._launcher.cancel(self._job, "KILL")  # now, not after the cluster's KillWait
             self._launcher.cancel(self._job)
         end = time.monotonic() + COMMAND_TIMEOUT
