@@ -178,6 +178,7 @@ def ensure_db(data: Path, n: int, rebuild: bool) -> Path:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     started = time.perf_counter()
+    data.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".building")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{tmp}{suffix}").unlink(missing_ok=True)

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from runs_tui.agent.output import MAX_LINE
+from runs_tui.cli_logs import add_logs_parser, cmd_logs
+from runs_tui.cli_show import add_show_parser, cmd_show
 from runs_tui.core.actions import ACTIONS, cli_specs
 from runs_tui.core.source import RunSource, SourceError
 from runs_tui.core.status import Action
@@ -30,20 +32,50 @@ class UsageError(Exception):
     """Bad input from the command line; the message names the value."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad value of an option (`--limit abc`, `--format xml`) is one line naming it,
+    exit 2, as other bad input is; what is missing or unknown in the command line (no
+    RUN, an unknown command) keeps argparse's usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        # argparse calls this inside its `except ArgumentError`, which says which argument
+        # was wrong; the subcommand's parser is of this class too (add_subparsers' default).
+        wrong = sys.exc_info()[1]
+        if isinstance(wrong, argparse.ArgumentError) and (wrong.argument_name or "")[:1] == "-":
+            raise UsageError(message)
+        super().error(message)
+
+
+# The app's options: a subcommand given one would silently ignore it.
+APP_OPTIONS = {"app_pipeline": "--pipeline", "app_view": "--view", "app_columns": "--columns"}
+
+
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--db",
         default=argparse.SUPPRESS,
         help="database path or SQLAlchemy URL (default: RUNS_TUI_DB, "
         "else runs.db in the user data dir)",
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="runs-tui", parents=[common], description="The pipeline runs table, in a terminal."
     )
-    parser.add_argument("--pipeline", help="open this pipeline (default: the last used)")
-    parser.add_argument("--view", help="open exactly this view (see `Y` in the app)")
-    parser.add_argument("--columns", metavar="SPECS", help="comma-separated column specs")
+    parser.add_argument(
+        "--pipeline",
+        dest="app_pipeline",
+        metavar="PIPELINE",
+        help="open this pipeline (default: the last used)",
+    )
+    parser.add_argument(
+        "--view",
+        dest="app_view",
+        metavar="VIEW",
+        help="open exactly this view (see `Y` in the app)",
+    )
+    parser.add_argument(
+        "--columns", dest="app_columns", metavar="SPECS", help="comma-separated column specs"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", parents=[common], help="open the app on example pipelines")
@@ -66,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--tag", action="append", default=[], metavar="T")
 
     add_ls_arguments(sub.add_parser("ls", parents=[common], help="list runs"))
+    add_show_parser(sub, common)
+    add_logs_parser(sub, common)
 
     for spec in cli_specs():
         act = sub.add_parser(spec.cli, parents=[common], help=f"{spec.cli} runs (id or PIPELINE#N)")
@@ -141,8 +175,8 @@ def _fail(message: str) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         _check_arguments(parser, args)
         code = _dispatch(args)
         sys.stdout.flush()
@@ -172,9 +206,30 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
                 raise UsageError(f"invalid {name} '{shown}': not UTF-8")
             if "\0" in item:
                 raise UsageError(f"invalid {name} {item!r}: NUL character")
+            if dest == "queue" and not item.strip():
+                raise UsageError(f"invalid {name} {item!r}: queue name is empty")
+    if args.command is not None:
+        _no_app_options(parser, args)
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _no_app_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse the app's options given before a subcommand, which would ignore them; say
+    where the subcommand takes the same thing, if it does (`ls --columns`, `ls PIPELINE`)."""
+    command = args.command
+    own = {d: n for d, n in _argument_names(parser, args).items() if d not in APP_OPTIONS}
+    for dest, option in APP_OPTIONS.items():
+        value = getattr(args, dest)
+        if value is None:
+            continue
+        hint = ""
+        if option in own.values():
+            hint = f": give it after `{command}`"
+        elif dest == "app_pipeline" and "pipeline" in own:
+            hint = f": give the pipeline after `{command}`"
+        raise UsageError(f"{option} {value!r} is the app's option; `{command}` ignores it{hint}")
 
 
 def _argument_names(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
@@ -217,7 +272,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         try:
             from runs_tui.ui.app import run_app
 
-            return run_app(db, pipeline=args.pipeline, view=args.view, columns=args.columns)
+            return run_app(
+                db, pipeline=args.app_pipeline, view=args.app_view, columns=args.app_columns
+            )
         finally:
             gc.enable()
     source = open_source(db)
@@ -242,6 +299,10 @@ def _command(source: RunSource, args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "ls":
         return cmd_ls(source, args)
+    if args.command == "show":
+        return cmd_show(source, args)
+    if args.command == "logs":
+        return cmd_logs(source, args)
     if args.command == "agent":
         return _agent(source, args)
     if args.command == "tag":

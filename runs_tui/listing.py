@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from itertools import islice
 
 from runs_tui.core import export
-from runs_tui.core.columns import Column, parse_column, parse_columns
+from runs_tui.core.columns import REASON, Column, parse_column, parse_columns
 from runs_tui.core.fmt import cell
 from runs_tui.core.records import RunQuery, RunRow, SortKey, TagFilter, ValueFilter
 from runs_tui.core.source import RunSource
@@ -91,7 +91,9 @@ def build_query(source: RunSource, args: argparse.Namespace) -> tuple[RunQuery, 
         time.time(),
     )
     columns = (
-        parse_columns(args.columns) if args.columns else [parse_column(c) for c in view.columns]
+        parse_columns(args.columns)
+        if args.columns is not None
+        else [parse_column(c) for c in view.columns]
     )
     return q, columns
 
@@ -103,7 +105,9 @@ def cmd_ls(source: RunSource, args: argparse.Namespace) -> int:
         # What the process holds so far lives until it exits: out of the collector's way,
         # whose passes over the rows of a large export would scan it again and again.
         gc.freeze()
-        export.write(source, q, columns, args.format, sys.stdout, with_pipeline=with_pipeline)
+        # Why a run failed comes with every run, after the columns (which keep their places).
+        fields = [*columns, REASON]
+        export.write(source, q, fields, args.format, sys.stdout, with_pipeline=with_pipeline)
         return 0
     if args.limit is not None and args.limit < 0:
         raise ValueError(f"invalid --limit {args.limit}: must be 0 or more")
@@ -126,11 +130,11 @@ def _print_table(rows: list[RunRow], columns: list[Column], at: float, with_pipe
     print_columns(table)
 
 
-def print_columns(table: Sequence[Sequence[str]]) -> None:
+def print_columns(table: Sequence[Sequence[str]], indent: str = "") -> None:
     """Rows of safe cells as left-aligned columns, two spaces apart."""
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     for r in table:
-        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+        print(indent + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
 
 
 def cell_text(text: str) -> str:

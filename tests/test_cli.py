@@ -228,6 +228,7 @@ def test_ls_json_and_csv_with_metric_and_param_columns(cli, simple, store):
             "p:args/lr",
             "m:loss/val:last",
             "m:loss/val:min",
+            "reason",
         ]
     ] * 2
     by_id = {d["id"]: d for d in data}
@@ -241,6 +242,7 @@ def test_ls_json_and_csv_with_metric_and_param_columns(cli, simple, store):
         "p:args/lr": 0.5,
         "m:loss/val:last": 0.25,
         "m:loss/val:min": 0.125,
+        "reason": None,
     }
     assert by_id[b]["m:loss/val:last"] is None
     assert by_id[b]["queue"] == "gpu"
@@ -249,20 +251,20 @@ def test_ls_json_and_csv_with_metric_and_param_columns(cli, simple, store):
     code, out, _ = cli("ls", "simple", "--format", "csv", "--columns", columns)
     assert code == 0
     rows = list(csv.reader(io.StringIO(out)))
-    assert rows[0] == ["id", *columns.split(",")]  # no pipeline column for one pipeline
+    assert rows[0] == ["id", *columns.split(","), "reason"]  # no pipeline column for one pipeline
     by_id_csv = {int(r[0]): r for r in rows[1:]}
     assert len(by_id_csv) == 2
     ra = by_id_csv[a]
     assert ra[1:4] == ["1", "Pending", "default"]
     assert sorted(ra[4].split("; ")) == ["x", "y"]
-    assert ra[5:] == ["0.5", "0.25", "0.125"]
-    assert by_id_csv[b][5:] == ["0.01", "", ""]
+    assert ra[5:] == ["0.5", "0.25", "0.125", ""]
+    assert by_id_csv[b][5:] == ["0.01", "", "", ""]
 
     # An empty result is still valid JSON / a CSV header.
     code, out, _ = cli("ls", "--format", "json", "--status", "failed")
     assert (code, json.loads(out)) == (0, [])
     code, out, _ = cli("ls", "--format", "csv", "--status", "failed", "--columns", "run")
-    assert out == "pipeline,id,run\n"
+    assert out == "pipeline,id,run,reason\n"
 
 
 def test_ls_filters_and_sort(cli, simple, store):
@@ -444,7 +446,7 @@ def test_unknown_ref_among_good_ones_changes_nothing(cli, simple, store):
 
 
 def test_usage_errors_exit_2(cli, simple):
-    for argv in (["abort"], ["run"], ["ls", "--format", "xml"], ["frobnicate"]):
+    for argv in (["abort"], ["run"], ["frobnicate"]):  # a bad value: tests/test_cli_strict.py
         code, out, err = cli(*argv)
         assert code == 2, argv
         assert out == ""

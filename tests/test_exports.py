@@ -118,8 +118,8 @@ def test_csv_cells_are_safe_for_terminals_and_spreadsheets(store, pipeline_file,
     assert proc.returncode == 0, proc.stderr
     assert CONTROL.search(proc.stdout) is None, repr(proc.stdout)
     rows = list(csv.reader(io.StringIO(proc.stdout)))
-    assert rows[0] == ["id", *columns.split(",")]
-    assert rows[1][2:] == ["'+␛]0;x␇me\nnext", "'@SUM(1)", "'=HYPERLINK(1)", "-0.5"]
+    assert rows[0] == ["id", *columns.split(","), "reason"]
+    assert rows[1][2:] == ["'+␛]0;x␇me\nnext", "'@SUM(1)", "'=HYPERLINK(1)", "-0.5", ""]
     as_json = run_cli("ls", name, "--format", "json", "--columns", columns, "--db", str(db_path))
     assert CONTROL.search(as_json.stdout) is None
     assert json.loads(as_json.stdout)[0]["user"] == "+\x1b]0;x\x07me\nnext", "JSON keeps data"

@@ -5,7 +5,7 @@ costs what changed (issue 12)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection
 
 from sqlalchemy import update
 from test_ui_actions import FAILED_ONLY, apply_view, bar, bar_for, expected_counts, make_runs
@@ -26,7 +26,7 @@ class CountingSource(SqlSource):
         super().__init__(store)
         self.read: list[int] = []
 
-    def mark_states(self, q: RunQuery, ids: Sequence[RunId]) -> dict[RunId, MarkState]:
+    def mark_states(self, q: RunQuery, ids: Collection[RunId]) -> dict[RunId, MarkState]:
         self.read.append(len(ids))
         return super().mark_states(q, ids)
 

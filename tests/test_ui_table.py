@@ -8,6 +8,7 @@ from ui_support import FIXED_NOW, SIZE, make_app, settle, status_line, table, vi
 from runs_tui.core import config, ops
 from runs_tui.core.columns import parse_columns
 from runs_tui.core.db import Store
+from runs_tui.core.mark_set import MarkSet
 from runs_tui.core.models import LOG, METRIC, PIPELINE, RUN
 from runs_tui.core.status import Status
 from runs_tui.ui.widgets.details import DetailsPanel
@@ -180,7 +181,7 @@ async def test_refresh_applies_changes_keeps_cursor_and_marks_and_pause_stops_it
         await pilot.pause()
         cursor_run = t.cursor_run
         assert cursor_run is not None
-        t.marks = {runs[0]}
+        t.marks = MarkSet({runs[0]})
         t.refresh_marks()
         ops.abort(store, [runs[0]])
         new = ops.new_run(store, simple).id

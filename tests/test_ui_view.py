@@ -759,9 +759,10 @@ async def test_e_exports_every_matching_run_not_only_the_window(store: Store, ma
         out = out_dir / "runs.csv"
         assert f"Exported {total:,} runs to runs.csv" in notes(app)
         rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
-        assert rows[0] == ["id", "run", "status", "user", "m:loss/val:last", "p:args/lr"]
+        heads = ["id", "run", "status", "user", "m:loss/val:last", "p:args/lr", "reason"]
+        assert rows[0] == heads, "why a run failed comes last, as `ls` writes it"
         assert rows[1:] == [
-            [str(f.id), str(f.number), status_label(f.status), f.user, repr(f.loss), repr(f.lr)]
+            [str(f.id), str(f.number), status_label(f.status), f.user, repr(f.loss), repr(f.lr), ""]
             for f in expected
         ]
 
@@ -777,6 +778,7 @@ async def test_e_exports_every_matching_run_not_only_the_window(store: Store, ma
                 "status": status_label(f.status),
                 "user": f.user,
                 "m:loss/val:last": f.loss,
+                "reason": None,
             }
             for f in expected
         ]

@@ -32,6 +32,7 @@ from runs_tui.core.models import METRIC, PARAM, PIPELINE, RUN, TAG
 from runs_tui.core.query import order_clauses, order_terms, store_where
 from runs_tui.core.records import RunQuery
 from runs_tui.core.rows import bound_ids, id_in
+from runs_tui.core.status import Status
 
 
 class IsoTime(FunctionElement[str]):
@@ -234,4 +235,7 @@ def _builtin(name: str, at: float) -> ColumnElement[Any]:
     if name == "run_time":  # as RunRow.run_time: (finished, else the clock) - started
         end = func.coalesce(RUN.c.finished, literal(at, Float))
         return case((RUN.c.started.is_(None), None), else_=end - RUN.c.started)
+    if name == "reason":  # as RunRow.reason
+        ended = RUN.c.status.in_([Status.FAILED.value, Status.ABORTED.value])
+        return case((ended, func.nullif(RUN.c.status_message, "")), else_=None)
     return RUN.c[name]

@@ -23,6 +23,7 @@ HEADERS = {
     "updated": "UPDATED",
     "run_time": "RUN TIME",
     "queue": "QUEUE",
+    "reason": "REASON",
 }
 
 
@@ -77,6 +78,11 @@ class Column:
         return Kind.VALUES
 
 
+# Why a Failed or Aborted run ended (`RunRow.reason`): a field `ls --format json|csv` adds
+# to every record, not a column spec (the table cannot sort or filter by it).
+REASON = Column("reason", "builtin", "reason")
+
+
 def metric_spec(title: str, series: str, agg: str = "last") -> str:
     return f"m:{title}/{series}:{agg}"
 
@@ -116,8 +122,11 @@ def parse_column(spec: str) -> Column:
 
 
 def parse_columns(text: str) -> list[Column]:
-    """A comma-separated list of specs, as `--columns` takes it."""
-    specs = [part for part in (p.strip() for p in text.split(",")) if part]
-    if not specs:
+    """A comma-separated list of specs, as `--columns` takes it; an empty spec (a doubled
+    or trailing comma) is refused rather than skipped, naming the whole list."""
+    specs = [p.strip() for p in text.split(",")]
+    if not any(specs):
         raise ValueError(f"no columns in {text!r}")
+    if not all(specs):
+        raise ValueError(f"empty column spec in {text!r}")
     return [parse_column(s) for s in specs]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
@@ -11,6 +12,9 @@ from runs_tui.core.models import EVENT, LOG, PIPELINE, POINT, RUN, STEP, VERSION
 from runs_tui.core.pipelines import PipelineDef
 from runs_tui.core.records import EventInfo, LogInfo, RunDetails, StepInfo
 from runs_tui.core.rows import load_rows
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 LOG_TAIL = 500
 POINTS_PER_SERIES = 120
@@ -87,11 +91,30 @@ def load(store: Store, run_id: int, after_log: int = 0) -> RunDetails | None:
             details.points.setdefault((title, series), []).append(value)
         for key, values in details.points.items():
             details.points[key] = values[-POINTS_PER_SERIES:]
-        tail = (
-            select(LOG.c.id, LOG.c.attempt, LOG.c.step, LOG.c.stream, LOG.c.time, LOG.c.line)
-            .where(LOG.c.run_id == run_id, LOG.c.id > after_log)
-            .order_by(LOG.c.id.desc())
-            .limit(LOG_TAIL)
-        )
-        details.logs = [LogInfo(*r) for r in reversed(session.execute(tail).all())]
+        details.logs = _log_lines(session, run_id, after_log, LOG_TAIL, None, last=True)
     return details
+
+
+def log_lines(
+    store: Store, run_id: int, after: int, limit: int, step: str | None, *, last: bool
+) -> list[LogInfo]:
+    """`RunSource.logs`: the run's lines with an id above `after` (only `step`'s, when
+    given), oldest first: the first `limit` of them, or the last `limit` with `last`."""
+    with store.connect() as session:
+        return _log_lines(session, run_id, after, limit, step, last=last)
+
+
+def _log_lines(
+    session: Connection, run_id: int, after: int, limit: int, step: str | None, *, last: bool
+) -> list[LogInfo]:
+    where = [LOG.c.run_id == run_id, LOG.c.id > after]
+    if step is not None:
+        where.append(LOG.c.step == step)
+    stmt = (
+        select(LOG.c.id, LOG.c.attempt, LOG.c.step, LOG.c.stream, LOG.c.time, LOG.c.line)
+        .where(*where)
+        .order_by(LOG.c.id.desc() if last else LOG.c.id)
+        .limit(limit)
+    )
+    rows = session.execute(stmt).all()
+    return [LogInfo(*r) for r in (reversed(rows) if last else rows)]

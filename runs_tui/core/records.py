@@ -13,7 +13,7 @@ from typing import Any
 
 from runs_tui.core.actions import ACTIONS
 from runs_tui.core.columns import Column
-from runs_tui.core.status import Action
+from runs_tui.core.status import Action, Status
 
 RunId = int | str
 PipelineId = int | str
@@ -128,6 +128,13 @@ class RunRow:
         if self.number is not None:
             return f"{self.pipeline}#{self.number}"
         return self.name or str(self.id)
+
+    @property
+    def reason(self) -> str | None:
+        """Why a Failed or Aborted run ended (its status message); None for other runs."""
+        if self.status in (Status.FAILED, Status.ABORTED) and self.status_message:
+            return self.status_message
+        return None
 
     def run_time(self, at: float) -> float | None:
         if self.started is None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from itertools import islice
 
 from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, case, func, select
 
-from runs_tui.core.db import Store, chunked
+from runs_tui.core.db import Store
 from runs_tui.core.models import PARAM, RUN, TAG
 from runs_tui.core.query import where_clause
 from runs_tui.core.records import MarkState, RunQuery, StateCounts
@@ -66,10 +67,13 @@ def mark_states(store: Store, q: RunQuery, ids: Iterable[int]) -> dict[int, Mark
 
 
 def _chunks(store: Store, ids: Iterable[int]) -> Iterator[list[int]]:
-    """`ids` in lists one query can take (`_among`). Not sorted: a sort of a million ids
-    holds the GIL (and so the UI) for a tenth of a second, and the database looks each id
-    up by key anyway."""
-    return chunked(list(ids), CHUNK if store.is_sqlite else ARRAY_CHUNK)
+    """`ids` in lists one query can take (`_among`), each taken from `ids` as it is
+    needed. Not sorted, not listed whole first: one C call over a million ids holds the
+    GIL (and so the UI) for a tenth of a second, and the database looks each id up by key
+    anyway."""
+    size, it = (CHUNK if store.is_sqlite else ARRAY_CHUNK), iter(ids)
+    while chunk := list(islice(it, size)):
+        yield chunk
 
 
 def _among(store: Store, column: ColumnElement[int], ids: list[int]) -> ColumnElement[bool]:

@@ -11,7 +11,7 @@ callers ask before offering an action, a filter or a sort.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -19,6 +19,7 @@ from runs_tui.core.columns import Column, Kind
 from runs_tui.core.records import (
     BulkResult,
     ColumnChoices,
+    LogInfo,
     MarkState,
     NewRun,
     NewRunForm,
@@ -175,6 +176,21 @@ class RunSource(Protocol):
         """The run's details; only log lines after `after_log` (for following)."""
         ...
 
+    def logs(
+        self,
+        run_id: RunId,
+        *,
+        after: int = 0,
+        limit: int = 1000,
+        step: str | None = None,
+        last: bool = False,
+    ) -> list[LogInfo]:
+        """The run's console lines with an id above `after` (only `step`'s, when given),
+        oldest first: the first `limit` of them, or the last `limit` with `last`; none
+        for a run that does not exist. A whole log is read a page at a time by passing
+        the last id read as `after` (`runs-tui logs`, `--follow`)."""
+        ...
+
     # --- choices for filters, columns and forms ---------------------------------------
 
     def distinct_values(self, q: RunQuery, spec: str) -> list[ValueCount]:
@@ -200,7 +216,7 @@ class RunSource(Protocol):
         """How many of `ids` the query's filters (or the archive switch) leave out."""
         ...
 
-    def mark_states(self, q: RunQuery, ids: Sequence[RunId]) -> dict[RunId, MarkState]:
+    def mark_states(self, q: RunQuery, ids: Collection[RunId]) -> dict[RunId, MarkState]:
         """The state of each of `ids` still in the store (status, archived, shown by
         `q`): what marks are counted from, read again only for the runs that change."""
         ...

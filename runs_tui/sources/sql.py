@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from collections.abc import Callable, Collection, Iterator, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -23,6 +23,7 @@ from runs_tui.core.interrupt import Interrupter
 from runs_tui.core.records import (
     BulkResult,
     ColumnChoices,
+    LogInfo,
     MarkState,
     NewRun,
     NewRunForm,
@@ -197,6 +198,20 @@ class SqlSource:
         return details.load(self.store, int(run_id), after_log=after_log)
 
     @_guarded
+    def logs(
+        self,
+        run_id: RunId,
+        *,
+        after: int = 0,
+        limit: int = 1000,
+        step: str | None = None,
+        last: bool = False,
+    ) -> list[LogInfo]:
+        from runs_tui.core import details
+
+        return details.log_lines(self.store, int(run_id), after, limit, step, last=last)
+
+    @_guarded
     def distinct_values(self, q: RunQuery, spec: str) -> list[ValueCount]:
         return facets.distinct_values(self.store, q, spec)
 
@@ -239,9 +254,9 @@ class SqlSource:
         return selection.hidden(self.store, q, _ints(ids))
 
     @_guarded
-    def mark_states(self, q: RunQuery, ids: Sequence[RunId]) -> dict[RunId, MarkState]:
-        states = selection.mark_states(self.store, q, _ints(ids))
-        return {run_id: state for run_id, state in states.items()}
+    def mark_states(self, q: RunQuery, ids: Collection[RunId]) -> dict[RunId, MarkState]:
+        # The store's ids are ints, which RunId includes: no copy of a million entries.
+        return cast(dict[RunId, MarkState], selection.mark_states(self.store, q, map(int, ids)))
 
     @_guarded
     def tags_of(self, ids: Sequence[RunId]) -> Counter[str]:

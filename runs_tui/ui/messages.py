@@ -16,7 +16,7 @@ class WindowLoaded(Message):
     """Rows for the table. `rows` take the loaded positions `start` to `start + span`
     (`span` None: they are all there is to show, a fresh load); `changed` are other loaded
     runs that changed, of all those in `changed_ids` (None: unknown, anything may have).
-    Counts are None when they were not made again (nothing changed)."""
+    The counts follow as `Counted`."""
 
     query: RunQuery
     rows: list[RunRow]
@@ -25,9 +25,18 @@ class WindowLoaded(Message):
     span: int | None = None
     changed: list[RunRow] = field(default_factory=list)
     changed_ids: frozenset[RunId] | None = frozenset()
-    total: int | None = None
-    all_runs: int | None = None
     watch: Watch | None = None
+
+
+@dataclass
+class Counted(Message):
+    """How many runs `query` matches and its pipeline holds, counted after its rows were
+    sent: counting a search term a million runs hold takes a second, its rows a few ms."""
+
+    query: RunQuery
+    total: int
+    all_runs: int
+    at: float
 
 
 @dataclass

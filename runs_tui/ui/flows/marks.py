@@ -3,6 +3,7 @@ counts what they allow whenever they change."""
 
 from __future__ import annotations
 
+from runs_tui.core.mark_set import MarkSet
 from runs_tui.ui.flows.host import Host
 
 
@@ -12,7 +13,7 @@ def toggle(host: Host) -> None:
     run = table.cursor_run
     if run is None:
         return
-    table.marks ^= {run.id}
+    table.marks.toggle(run.id)
     table.move_cursor(row=table.cursor_row + 1)
     host.marks_changed({run.id})
 
@@ -26,12 +27,12 @@ def extend(host: Host, step: int) -> None:
     table.move_cursor(row=table.cursor_row + step)
     after = table.cursor_run
     changed = {before.id} | ({after.id} if after else set())
-    table.marks |= changed
+    table.marks.update(changed)
     host.marks_changed(changed)
 
 
 def clear(host: Host) -> None:
+    """Unmark every run: the loaded rows are drawn again, not each mark (a million)."""
     if host.table.marks:
-        changed = set(host.table.marks)
-        host.table.marks = set()
-        host.marks_changed(changed)
+        host.table.marks = MarkSet()
+        host.marks_changed(None)

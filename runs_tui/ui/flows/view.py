@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runs_tui.core import export
-from runs_tui.core.columns import AGGS, BUILTIN, Column, Kind, metric_spec, parse_column
+from runs_tui.core.columns import AGGS, BUILTIN, REASON, Column, Kind, metric_spec, parse_column
 from runs_tui.core.records import RangeFilter, RunQuery, SortKey, ValueFilter
 from runs_tui.core.source import RunSource, SourceError
 from runs_tui.core.text import one_line
@@ -216,7 +216,8 @@ def _write(source: RunSource, q: RunQuery, columns: list[Column], fmt: str, path
     """Write the export; a file left by a failed export is removed."""
     with path.open("x", encoding="utf-8", newline="") as out:
         try:
-            return export.write(source, q, columns, fmt, out)
+            # Why a run failed comes after the columns, as `ls` writes it.
+            return export.write(source, q, [*columns, REASON], fmt, out)
         except SourceError:
             out.close()
             path.unlink(missing_ok=True)

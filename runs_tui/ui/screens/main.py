@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Container
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Input
 from textual.worker import Worker, get_current_worker
@@ -32,7 +33,7 @@ from runs_tui.core.view import TableView, opening_view
 from runs_tui.ui import loading
 from runs_tui.ui.context import Context
 from runs_tui.ui.flows import actions, marks, view
-from runs_tui.ui.messages import DetailsLoaded, StoreFailed, WindowLoaded
+from runs_tui.ui.messages import Counted, DetailsLoaded, StoreFailed, WindowLoaded
 from runs_tui.ui.screens.main_keys import MAIN_BINDINGS
 from runs_tui.ui.screens.main_marks import MarksScreen
 from runs_tui.ui.widgets.action_bar import ActionBar
@@ -72,8 +73,8 @@ class MainScreen(MarksScreen):
         self.shown_query: RunQuery | None = None  # the query of the rows in the table
         self.changes: Watch | None = None  # how far changes have been seen
         self._threads: dict[Worker[None], int] = {}  # window loads under way: their threads
-        self.total = 0
-        self.all_runs = 0
+        self.total: int | None = 0  # None: the shown query's rows are in, not yet counted
+        self.all_runs: int | None = 0
         self.counts = CountCache(context.source.count)
         self.updated: float | None = None
         self.mode = "table"
@@ -166,8 +167,8 @@ class MainScreen(MarksScreen):
             return
         if q != self.shown_query:
             limit = self.limit
-            self._load(lambda: loading.fresh(source, self.counts, q, limit, at))
-        elif force or not self._loading("fresh", "more"):
+            self._load(lambda: loading.fresh(source, q, limit, at))
+        elif force or not self._loading("fresh", "more", "refresh"):
             table = self.table
             top = max(int(table.scroll_y) - MARGIN, 0)
             height = table.scrollable_content_region.height or PAGE
@@ -175,13 +176,13 @@ class MainScreen(MarksScreen):
             above = table.order[top - 1] if 0 < top <= len(table.order) else None
             shown = loading.Visible(top, span, table.positions().keys(), above)
             watch = self.changes
-            self._load(lambda: loading.refresh(source, self.counts, q, at, shown, watch, force))
+            self._load(lambda: loading.refresh(source, q, at, shown, watch, force))
         self._reload_details()
 
-    def _loading(self, *names: str) -> bool:
-        """A load of these kinds is under way: a tick must not supersede it (a fresh one
-        at a million runs may take longer than a tick)."""
-        return any(w.name in names and w.is_running for w in self.workers if w.group == "window")
+    def _loading(self, *names: str, group: str = "window") -> bool:
+        """A load of these kinds is under way: a tick must not supersede it (a load that
+        takes longer than a tick would never end)."""
+        return any(w.name in names and w.is_running for w in self.workers if w.group == group)
 
     def _reload_details(self, fresh: bool = False) -> None:
         """Load the cursor run's details when they are shown; only new log lines unless
@@ -195,17 +196,20 @@ class MainScreen(MarksScreen):
         else:
             self._load_details(run.id, panel.last_log)
 
-    def _load(self, fetch: Callable[[], WindowLoaded], name: str = "") -> None:
-        """Run `fetch` in a worker. A newer load supersedes it: its query is stopped in the
-        database (from another thread: a cancel may cost a round trip), its rows dropped."""
-        superseded = [(w, t) for w, t in list(self._threads.items()) if w.is_running]
+    def _load(self, fetch: Callable[[], Message], name: str = "", group: str = "window") -> None:
+        """Run `fetch` in a worker. A newer load of its group supersedes it: its query is
+        stopped in the database (from another thread: a cancel may cost a round trip), its
+        result dropped."""
+        superseded = [
+            (w, t) for w, t in list(self._threads.items()) if w.is_running and w.group == group
+        ]
         if superseded:
             self.run_worker(partial(self._stop, superseded), thread=True, group="stop")
         fresh = self.run_query != self.shown_query
         self.run_worker(
             partial(self._fetch, fetch),
             name=name or ("fresh" if fresh else "refresh"),
-            group="window",
+            group=group,
             exclusive=True,
             thread=True,
         )
@@ -217,7 +221,7 @@ class MainScreen(MarksScreen):
             if self._threads.get(worker) == thread:
                 self.context.source.interrupt(thread)
 
-    def _fetch(self, fetch: Callable[[], WindowLoaded]) -> None:
+    def _fetch(self, fetch: Callable[[], Message]) -> None:
         worker = get_current_worker()
         self._threads[worker] = threading.get_ident()
         try:
@@ -249,15 +253,12 @@ class MainScreen(MarksScreen):
         table = self.table
         if message.span is None:
             self.shown_query = message.query
+            self.total = self.all_runs = None  # until they are counted
         elif message.query != self.shown_query:
             return  # a refresh of rows a fresh load has replaced meanwhile
         self.query_one(Banner).clear()
         if message.watch is not None:
             self.changes = message.watch
-        counted = False
-        if message.total is not None and message.all_runs is not None:
-            counted = (message.total, message.all_runs) != (self.total, self.all_runs)
-            self.total, self.all_runs = message.total, message.all_runs
         if message.span is None:
             changed = table.apply(message.rows, message.at)
         else:
@@ -265,17 +266,38 @@ class MainScreen(MarksScreen):
             changed |= table.update_rows(message.changed)
             top = max(int(table.scroll_y) - MARGIN, 0)
             changed |= table.retime(message.at, top, top + table.size.height + 2 * MARGIN)
-        if changed or counted or self.updated is None:
+        if changed or self.updated is None:
             self.updated = message.at
         if self.follow_run is not None and table.move_to_run(self.follow_run):
             self.follow_run = None
         self._show_status()
+        if message.span is None or message.span:  # rows were read: count them again
+            self._count(message)
         if table.marks:  # count again the marked runs that changed (all: the query did)
             runs = message.changed_ids
             if runs is None:
                 self._recount_marks(None)
-            elif moved := runs.intersection(table.marks):
+            elif moved := {r for r in runs if r in table.marks}:
                 self._recount_marks(moved)
+
+    def _count(self, loaded: WindowLoaded) -> None:
+        """Count the query in a worker of its own, after its rows are shown: a page load
+        does not stop it, a new query does. Fewer rows than asked of a fresh load are all
+        the query has; a tick does not stop a count under way (it may take longer)."""
+        q, at, counts = loaded.query, loaded.at, self.counts
+        known = len(loaded.rows) if loaded.span is None and len(loaded.rows) < self.limit else None
+        if loaded.span is not None and self._loading("count", group="count"):
+            return
+        self._load(lambda: loading.count(counts, q, at, known), name="count", group="count")
+
+    @on(Counted)
+    def _counted(self, message: Counted) -> None:
+        if message.query != self.run_query or message.query != self.shown_query:
+            return
+        if (message.total, message.all_runs) != (self.total, self.all_runs):
+            self.total, self.all_runs = message.total, message.all_runs
+            self.updated = message.at
+            self._show_status()
 
     @on(DetailsLoaded)
     def _details_loaded(self, message: DetailsLoaded) -> None:
@@ -299,7 +321,7 @@ class MainScreen(MarksScreen):
         loaded = len(self.table.order)
         if (
             event.coordinate.row >= loaded - LOAD_MORE_WITHIN
-            and loaded < self.total
+            and (self.total is None or loaded < self.total)
             and not self._loading("more")
             and self.run_query is not None
             and self.run_query == self.shown_query

@@ -4,11 +4,13 @@ changed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from contextlib import nullcontext
 
 from textual import on, work
 from textual.screen import Screen
 
+from runs_tui.core import collector
 from runs_tui.core.actions import action_counts
 from runs_tui.core.mark_tally import MarkTally, same_query
 from runs_tui.core.records import RunId, RunQuery
@@ -68,9 +70,9 @@ class MarksScreen(Screen[None]):
         if not marks or q is None:
             self._tally = None
             self._show_marks()
-        elif stale is None:  # a list: copied at once (a set would hash a million ids)
+        elif stale is None:  # a snapshot: marks may change while the worker reads it
             self._marks_counting = True
-            self._count_marks(q, list(marks), None)
+            self._count_marks(q, marks.snapshot(), None)
         elif stale:
             self._marks_counting = True
             marked = [i for i in stale if i in marks]
@@ -78,16 +80,17 @@ class MarksScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="marks")
     def _count_marks(
-        self, q: RunQuery, marked: list[RunId], unmarked: frozenset[RunId] | None
+        self, q: RunQuery, marked: Collection[RunId], unmarked: frozenset[RunId] | None
     ) -> None:
-        """The states of `marked`: every mark (`unmarked` None), or those that changed."""
+        """The states of `marked`: every mark (`unmarked` None), or those that changed.
+        Every mark: the tally is made here, not on the UI thread (a million entries)."""
         try:
-            states = self.context.source.mark_states(q, marked) if marked else {}
+            with collector.paused() if unmarked is None else nullcontext():
+                states = self.context.source.mark_states(q, marked) if marked else {}
+                tally = MarkTally.of(q, states) if unmarked is None else None
         except SourceError as exc:
             self.app.call_from_thread(self._marks_failed, exc)
             return
-        # Every mark: the tally is made here, not on the UI thread (a million entries).
-        tally = MarkTally.of(q, states) if unmarked is None else None
         gone = None if unmarked is None else unmarked.union(set(marked) - states.keys())
         self.post_message(MarksCounted(gone, states, tally))
 

@@ -18,6 +18,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
 from runs_tui.core.columns import Column
+from runs_tui.core.mark_set import MarkSet
 from runs_tui.core.records import RunId, RunRow
 from runs_tui.core.text import one_line
 from runs_tui.core.view import TableView
@@ -57,7 +58,7 @@ class RunsTable(DataTable[Text]):
         self.widths: dict[str, int] = {}
         self.precise: set[str] = set()
         self.markers: dict[str, str] = {}
-        self.marks: set[RunId] = set()
+        self.marks = MarkSet()
         self.order: list[RunId] = []
         self._where: dict[RunId, int] | None = None  # positions in `order`, when asked
         self.rows_by_id: dict[RunId, RunRow] = {}

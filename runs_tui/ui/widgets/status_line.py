@@ -48,16 +48,20 @@ class StatusLine(Static):
         self,
         *,
         loaded: int,
-        total: int,
-        everything: int,
+        total: int | None,
+        everything: int | None,
         updated: float | None,
         paused: bool,
         detail: str,
         extra: str = "",
     ) -> None:
         left = Text()
-        left.append(f"{loaded:,} of {total:,} runs", Style(bold=True))
-        if everything != total:
+        if total is None or everything is None:  # the rows are in, their count is not
+            left.append(f"{loaded:,} of … runs", Style(bold=True))
+            left.append(" · counting…", Style(dim=True))
+        else:
+            left.append(f"{loaded:,} of {total:,} runs", Style(bold=True))
+        if total is not None and everything is not None and everything != total:
             left.append(f" · {total:,} of {everything:,} match", Style(color="yellow"))
         if extra:
             left.append(f" · {extra}")

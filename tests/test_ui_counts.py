@@ -1,0 +1,73 @@
+"""A query's rows are drawn before it is counted: counting a search term that a million
+runs hold takes a second, reading its first rows a few milliseconds (issue 12). The
+count is a load of its own: paging down does not stop it, a new query does."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from test_exports import many_runs
+from ui_support import main_screen, make_app, settle, status_line, table
+
+from runs_tui.core.db import Store
+from runs_tui.core.records import RunQuery
+from runs_tui.sources.sql import SqlSource
+from runs_tui.ui.screens.main import PAGE
+
+SIZE = (120, 36)
+
+
+class HeldCount(SqlSource):
+    """The real source, whose counts wait until the test lets them go."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.gate = threading.Event()
+        self.asked: list[RunQuery] = []
+
+    def count(self, q: RunQuery) -> int:
+        self.asked.append(q)
+        assert self.gate.wait(60), "the test never let the count go"
+        return super().count(q)
+
+
+async def until(pilot, ready: Callable[[], bool], what: str, deadline: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    give_up = time.monotonic() + deadline
+    while not ready():
+        assert time.monotonic() < give_up, f"never: {what} (status: {status_line(pilot)!r})"
+        await pilot.pause(0.02)
+
+
+async def test_rows_come_before_the_count_and_paging_does_not_stop_it(store: Store, simple: str):
+    many_runs(store, simple, PAGE + 150)
+    source = HeldCount(store)
+    app = make_app(store, source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        pilot.app.set_timer(120, source.gate.set)  # a failing test does not hang its exit
+        await until(pilot, lambda: len(table(pilot).order) == PAGE, "the first page drawn")
+        assert status_line(pilot).startswith(f"{PAGE} of … runs · counting…")
+        assert table(pilot).get_row_at(0)[1].plain == f"#{PAGE + 150}", "newest first"
+
+        table(pilot).move_cursor(row=PAGE - 1)  # the end of the page: the next one loads
+        await until(pilot, lambda: len(table(pilot).order) == PAGE + 150, "the next page")
+        assert "counting…" in status_line(pilot)
+
+        source.gate.set()
+        await until(pilot, lambda: "counting" not in status_line(pilot), "the count shown")
+        assert status_line(pilot).startswith(f"{PAGE + 150} of {PAGE + 150} runs")
+        assert len(source.asked) == 1, "one count: paging neither stopped nor repeated it"
+
+
+async def test_a_query_with_fewer_runs_than_a_page_is_counted_by_its_rows(
+    store: Store, simple: str
+):
+    many_runs(store, simple, 30)
+    source = HeldCount(store)
+    app = make_app(store, source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert status_line(pilot).startswith("30 of 30 runs")
+        assert source.asked == [], "the rows were all there is: nothing to count"
+        assert main_screen(pilot).total == 30
