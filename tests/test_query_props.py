@@ -9,7 +9,7 @@ answers must equal what the documented semantics say, row for row and in order:
   directions;
 - a parameter sorts numeric values (by number, then by text) before text values
   (by text, code-point order);
-- `tags` sorts by a run's smallest tag; `run_time` is (finished or at) - started;
+- `tags` sorts by a run's smallest tag; `run_time` is ran + (finished or at) - started;
 - ties fall back to the run number descending, then the id descending;
 - search is a substring match that folds ASCII letters only, over the run's name,
   user, tags and parameter values; digits or `#digits` also match the run number.
@@ -83,6 +83,7 @@ class R:
     updated: float
     finished: float | None
     archived: bool
+    ran: float = 0.0  # what earlier attempts ran
     tags: frozenset[str] = frozenset()
     metrics: dict[tuple[str, str], tuple[float, float, float]] = field(default_factory=dict)
     raw_params: dict[str, Any] = field(default_factory=dict)
@@ -91,8 +92,8 @@ class R:
 
     def run_time(self, at: float) -> float | None:
         if self.started is None:
-            return None
-        return (self.finished if self.finished is not None else at) - self.started
+            return self.ran or None
+        return self.ran + (self.finished if self.finished is not None else at) - self.started
 
 
 def insert(store: Store, runs: Sequence[R], pipeline_ids: Iterable[int] = (1, 2)) -> None:
@@ -124,6 +125,7 @@ def insert(store: Store, runs: Sequence[R], pipeline_ids: Iterable[int] = (1, 2)
                 updated=r.updated,
                 finished=r.finished,
                 archived=r.archived,
+                ran=r.ran,
             )
         )
         tag_rows.extend(RunTag(run_id=r.id, tag=t) for t in sorted(r.tags))
@@ -367,6 +369,7 @@ def datasets(draw: st.DrawFn) -> list[R]:
                 updated=draw(times),
                 finished=finished,
                 archived=draw(st.booleans()),
+                ran=draw(st.sampled_from([0.0, 0.0, 30.0, 3600.0])),
                 tags=draw(st.frozensets(st.sampled_from(TAGS), max_size=3)),
                 metrics={
                     m: draw(st.tuples(metric_values, metric_values, metric_values))

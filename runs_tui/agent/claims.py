@@ -147,7 +147,7 @@ def claim(store: Store, name: str, queues: Sequence[str]) -> Claim | None:
                 heartbeat=t,
                 updated=t,
                 progress=None,
-                started=func.coalesce(RUN.c.started, t),
+                started=t,  # this attempt's: RUN TIME adds what earlier ones ran (`ran`)
                 status_message=f"running on {name}",
             )
         ).rowcount  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Select, String, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, String, and_, case, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -29,7 +29,7 @@ from runs_tui.core.db import Store
 from runs_tui.core.export import TAG_SEP
 from runs_tui.core.fmt import LABELS
 from runs_tui.core.models import METRIC, PARAM, PIPELINE, RUN, TAG
-from runs_tui.core.query import order_clauses, order_terms, store_where
+from runs_tui.core.query import order_clauses, order_terms, run_time_sql, store_where
 from runs_tui.core.records import RunQuery
 from runs_tui.core.rows import bound_ids, id_in
 from runs_tui.core.status import Status
@@ -232,9 +232,8 @@ def _builtin(name: str, at: float) -> ColumnElement[Any]:
         return IsoTime(RUN.c[name])
     if name == "status":
         return case(LABELS, value=RUN.c.status, else_=RUN.c.status)
-    if name == "run_time":  # as RunRow.run_time: (finished, else the clock) - started
-        end = func.coalesce(RUN.c.finished, literal(at, Float))
-        return case((RUN.c.started.is_(None), None), else_=end - RUN.c.started)
+    if name == "run_time":
+        return run_time_sql(at)
     if name == "reason":  # as RunRow.reason
         ended = RUN.c.status.in_([Status.FAILED.value, Status.ABORTED.value])
         return case((ended, func.nullif(RUN.c.status_message, "")), else_=None)

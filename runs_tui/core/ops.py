@@ -184,9 +184,12 @@ def _transition_values(
         }
     if action in (Action.CONTINUE, Action.RETRY):
         verb = "continued" if action is Action.CONTINUE else "retried"
+        ran = run.finished - run.started if run.finished and run.started else 0.0
         return {
             "status": Status.PENDING,
             "attempt": run.attempt + 1,
+            "ran": run.ran + max(ran, 0.0),  # what this attempt ran; the next one starts anew
+            "started": None,
             "agent": None,
             "heartbeat": None,
             "finished": None,

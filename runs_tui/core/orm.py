@@ -95,6 +95,7 @@ class Run(SQLModel, table=True):
     status_message: str = _column(RUN, "status_message")
     progress: float | None = _column(RUN, "progress")
     exit_code: int | None = _column(RUN, "exit_code")
+    ran: float = _column(RUN, "ran")
     definition_id: int | None = _column(RUN, "definition_id")
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
+    Float,
     Select,
     String,
     and_,
@@ -46,10 +47,11 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
 
-def _run_time(at: float) -> ColumnElement[Any]:
+def run_time_sql(at: float) -> ColumnElement[Any]:
+    """`RunRow.run_time` in SQL: what sorts, filters and exports use."""
     return case(
-        (RUN.c.started.is_(None), None),
-        else_=func.coalesce(RUN.c.finished, literal(at)) - RUN.c.started,
+        (RUN.c.started.is_(None), func.nullif(RUN.c.ran, 0.0)),
+        else_=RUN.c.ran + func.coalesce(RUN.c.finished, literal(at, Float)) - RUN.c.started,
     )
 
 
@@ -57,7 +59,7 @@ def _builtin(name: str, at: float) -> ColumnElement[Any]:
     if name == "run":
         return RUN.c.number
     if name == "run_time":
-        return _run_time(at)
+        return run_time_sql(at)
     if name == "tags":
         return (
             select(func.min(CodePoint(TAG.c.tag)))

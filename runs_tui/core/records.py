@@ -118,6 +118,7 @@ class RunRow:
     progress: float | None
     status_message: str
     exit_code: int | None
+    ran: float = 0.0  # seconds run in earlier attempts (`started`: this attempt's start)
     tags: tuple[str, ...] = ()
     metrics: dict[tuple[str, str], MetricValue] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
@@ -137,9 +138,11 @@ class RunRow:
         return None
 
     def run_time(self, at: float) -> float | None:
+        """The time its attempts ran (this one up to `at` while it runs): never the time
+        it waited Pending or Aborted in between. None for a run that never started."""
         if self.started is None:
-            return None
-        return (self.finished if self.finished is not None else at) - self.started
+            return self.ran or None
+        return self.ran + (self.finished if self.finished is not None else at) - self.started
 
     def value(self, column: Column, at: float) -> Any:
         """The raw value of a column for this run (None when it has none)."""

@@ -50,6 +50,7 @@ FIELDS = (
     RUN.c.progress,
     RUN.c.status_message,
     RUN.c.exit_code,
+    RUN.c.ran,
 )
 METRIC_FIELDS = ("last", "min", "max", "last_step")
 

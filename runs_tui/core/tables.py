@@ -89,6 +89,9 @@ RUN = Table(
     Column("status_message", Text, nullable=False, default=""),
     Column("progress", Float, nullable=True),
     Column("exit_code", Integer, nullable=True),
+    # Seconds the run ran in its earlier attempts; `started` is when this one started.
+    # RUN TIME is their sum, never the time it spent Pending or Aborted in between.
+    Column("ran", Float, nullable=False, default=0.0, server_default="0"),
     # The definition it runs. Nullable only because SQLite cannot add a NOT NULL column
     # to a table that has rows; every run has one (new_run, the upgrade to version 3).
     Column("definition_id", Integer, ForeignKey("pipelineversion.id"), nullable=True),
