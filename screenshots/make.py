@@ -39,7 +39,9 @@ SHOTS: dict[str, Steps] = {
     "details-pane": lambda p: keys(p, "down", "down", "down", "enter"),
     "details-view": lambda p: keys(p, "down", "down", "down", "down", "v"),
     "help": lambda p: keys(p, "question_mark"),
+    "table-80x24": lambda p: keys(p, "down", "down", "down", "enter"),
 }
+SIZES = {"table-80x24": (80, 24)}  # the others are taken at SIZE
 
 
 async def shoot(db: str, name: str, steps: Steps) -> None:
@@ -55,7 +57,7 @@ async def shoot(db: str, name: str, steps: Steps) -> None:
             clock=lambda: FIXED_NOW,
             settings=config.Loaded(config.Settings(refresh=3600)),
         )
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZES.get(name, SIZE)) as pilot:
             await steps(pilot)
             app.save_screenshot(f"{name}.svg", str(HERE))
     finally:

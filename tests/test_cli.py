@@ -349,7 +349,7 @@ def test_actions_by_id_and_ref_exit_codes(cli, simple, store):
     assert (run_row(store, ids[3]).status, run_row(store, ids[3]).attempt) == ("pending", 2)
 
     code, out, _ = cli("archive", "simple#1", "simple#3")
-    assert (code, out) == (0, "Archived 2 of 2\n")
+    assert (code, out) == (0, "Archived 2 of 2 (1 aborted first)\n")
     assert (run_row(store, ids[0]).status, run_row(store, ids[0]).archived) == ("aborted", True)
     assert (run_row(store, ids[2]).status, run_row(store, ids[2]).archived) == ("completed", True)
 

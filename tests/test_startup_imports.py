@@ -50,9 +50,14 @@ print(json.dumps({"before": before, "after": "sqlmodel" in sys.modules, "run": r
 """
 
 MODALS = ("forms", "menus", "filters", "columns", "pipelines", "help")
-# What the first frame does without: the ORM and what brings it, writes, a run's details.
+# What the first frame does without: the ORM and what brings it, writes, a run's details,
+# exports, pickers, far pages and marks.
 NOT_AT_START = (
     "runs_tui.core.orm",
+    "runs_tui.core.cells",
+    "runs_tui.core.facets",
+    "runs_tui.core.keyset",
+    "runs_tui.core.selection",
     "runs_tui.core.ops",
     "runs_tui.core.registry",
     "runs_tui.core.details",

@@ -12,7 +12,16 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 from support import kill_marked, pids_with, pipeline_toml, wait_for
 from textual.widgets import Collapsible, Input, Label, OptionList, Select, SelectionList
-from ui_support import SIZE, main_screen, make_app, settle, status_line, table, visible_rows
+from ui_support import (
+    SIZE,
+    main_screen,
+    make_app,
+    settle,
+    status_line,
+    table,
+    title_bar,
+    visible_rows,
+)
 
 from runs_tui.core import ops
 from runs_tui.core.db import Store
@@ -517,7 +526,7 @@ async def test_archive_then_restore_in_the_archive_view(store: Store, simple: st
         assert app.screen.title_text == "Archive 2 runs?"
         await pilot.press("y")
         await settle(pilot)
-        assert "Archived 2 of 2" in notes(app)
+        assert "Archived 2 of 2 (1 aborted first)" in notes(app)
         assert archived_ids(store) == {ids[1], ids[2]}
         assert states(store, [ids[1]]) == {ids[1]: "aborted"}, "a running run is aborted first"
         assert run_numbers(pilot) == ["#4", "#1"]
@@ -525,7 +534,7 @@ async def test_archive_then_restore_in_the_archive_view(store: Store, simple: st
 
         await pilot.press("A")
         await settle(pilot)
-        assert app.screen.sub_title == "simple · ARCHIVE"
+        assert title_bar(pilot).startswith("simple 1.0.0  ARCHIVE ")
         assert run_numbers(pilot) == ["#3", "#2"]
         await pilot.press("m")
         await settle(pilot)
@@ -541,7 +550,7 @@ async def test_archive_then_restore_in_the_archive_view(store: Store, simple: st
 
         await pilot.press("A")
         await settle(pilot)
-        assert app.screen.sub_title == "simple"
+        assert title_bar(pilot).startswith("simple 1.0.0  TABLE ")
         assert run_numbers(pilot) == ["#4", "#3", "#1"]
 
 

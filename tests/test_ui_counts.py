@@ -14,7 +14,7 @@ from ui_support import main_screen, make_app, settle, status_line, table
 from runs_tui.core.db import Store
 from runs_tui.core.records import RunQuery
 from runs_tui.sources.sql import SqlSource
-from runs_tui.ui.screens.main import PAGE
+from runs_tui.ui.screens.main_loads import PAGE
 
 SIZE = (120, 36)
 

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from sqlalchemy import insert, select, update
-from ui_support import FIXED_NOW, SIZE, make_app, settle, status_line, table, visible_rows
+from ui_support import (
+    FIXED_NOW,
+    SIZE,
+    make_app,
+    settle,
+    status_line,
+    table,
+    title_bar,
+    visible_rows,
+)
 
 from runs_tui.core import config, ops
 from runs_tui.core.columns import parse_columns
@@ -32,13 +41,13 @@ async def test_opens_on_the_last_used_pipeline_and_p_picks_another(demo: Store):
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.screen.sub_title == "tune-bert"
+        assert title_bar(pilot).startswith("tune-bert ")
         assert len(visible_rows(pilot)) == 24
         await pilot.press("P")
         await settle(pilot)
         await pilot.press("up", "enter")
         await settle(pilot)
-        assert app.screen.sub_title == "train-resnet"
+        assert title_bar(pilot).startswith("train-resnet ")
         assert status_line(pilot).startswith("24 of 24 runs")
     assert config.load().settings.last_pipeline == "train-resnet"
 

@@ -16,6 +16,7 @@ from runs_tui.ui.flows.host import ASKING
 from runs_tui.ui.screens.main import MainScreen
 from runs_tui.ui.widgets.runs_table import RunsTable
 from runs_tui.ui.widgets.status_line import StatusLine
+from runs_tui.ui.widgets.title_bar import TitleBar
 
 FIXED_NOW = 1_764_000_000.0
 SIZE = (120, 36)
@@ -75,3 +76,8 @@ def visible_rows(pilot: Pilot[None]) -> list[list[str]]:
 
 def status_line(pilot: Pilot[None]) -> str:
     return main_screen(pilot).query_one(StatusLine).plain
+
+
+def title_bar(pilot: Pilot[None]) -> str:
+    """The line over the table, whole (however narrow the terminal)."""
+    return main_screen(pilot).query_one(TitleBar).plain

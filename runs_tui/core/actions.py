@@ -40,9 +40,10 @@ class ActionSpec:
     """One action, in the order of the footer. `key` is the main screen's key (a shared
     key is bound once, by the spec with a `binding` id), `menu_key` the action menu's
     letter, `hint` the footer's word; `confirm` is the verb of
-    the question asked before acting on several runs ("" asks nothing); `bar_rank` orders
-    the marks bar (0: not in it); `counted` says whether the menu shows how many of the
-    runs the action can affect; `cli` names its command."""
+    the question asked before acting on several runs ("" asks nothing); `aborts`: it aborts
+    the Pending and Running runs first (asked even for one run, and said after); `bar_rank`
+    orders the marks bar (0: not in it); `counted` says whether the menu shows how many of
+    the runs the action can affect; `cli` names its command."""
 
     action: Action
     kind: ActionKind
@@ -54,6 +55,7 @@ class ActionSpec:
     binding: str = ""
     hint: str = ""
     confirm: str = ""
+    aborts: bool = False
     views: frozenset[str] = BOTH
     in_menu: bool = True
     counted: bool = True
@@ -95,7 +97,7 @@ SPECS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec(
         Action.ARCHIVE, ActionKind.TRANSITION, "Archive", "Archived", Rule(None, False, None),
-        key="x", menu_key="x", binding="archive", hint="Archive", confirm="Archive",
+        key="x", menu_key="x", binding="archive", hint="Archive", confirm="Archive", aborts=True,
         views=frozenset({TABLE}), bar_label="Archive", bar_rank=5, cli="archive",
     ),
     ActionSpec(
@@ -161,6 +163,11 @@ def eligible(action: Action, status: Status | str, archived: bool) -> bool:
     if rule.archived is not None and rule.archived != archived:
         return False
     return rule.states is None or Status(status) in rule.states
+
+
+def aborts_first(action: Action, status: str | None) -> bool:
+    """Whether `action` aborts a run in `status` before it does the rest (archive)."""
+    return ACTIONS[action].aborts and status in ACTIVE
 
 
 def why_not(action: Action, status: Status | str, archived: bool) -> str:

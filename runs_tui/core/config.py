@@ -51,12 +51,15 @@ class Settings:
     last_pipeline: str = ""
     keymap: dict[str, str] = field(default_factory=dict)
     pipelines: dict[str, TableView] = field(default_factory=dict)
+    tag_colors: dict[str, str] = field(default_factory=dict)
 
     def to_toml(self) -> dict[str, Any]:
         out: dict[str, Any] = {"refresh": self.refresh, "theme": self.theme}
         if self.last_pipeline:
             out["last_pipeline"] = self.last_pipeline
         out["keymap"] = dict(self.keymap)
+        if self.tag_colors:
+            out["tag_colors"] = dict(self.tag_colors)
         out["pipelines"] = {
             name: {"view": view.to_string()} for name, view in sorted(self.pipelines.items())
         }
@@ -80,6 +83,8 @@ class Settings:
             if not isinstance(value, str):
                 raise ConfigError(f"keymap.{key}: expected keys as a string, got {_short(value)}")
         s.keymap = dict(keymap)
+        colors = _typed(data, "tag_colors", dict, {})
+        s.tag_colors = {tag: _colour(tag, value) for tag, value in colors.items()}
         pipelines = _typed(data, "pipelines", dict, {})
         for name, table in pipelines.items():
             if not isinstance(table, dict) or not isinstance(table.get("view", ""), str):
@@ -98,6 +103,21 @@ def _typed(data: dict[str, Any], key: str, kind: type, default: Any) -> Any:
     if not isinstance(value, kind):
         raise ConfigError(f"{key}: expected {kind.__name__}, got {_short(value)}")
     return value
+
+
+def _colour(tag: str, value: Any) -> str:
+    """A tag's colour as Rich reads it: a name ("red", "dodger_blue1"), #rrggbb, rgb(...)."""
+    from rich.color import Color, ColorParseError, ColorType
+
+    try:
+        ok = isinstance(value, str) and Color.parse(value).type is not ColorType.DEFAULT
+    except ColorParseError:
+        ok = False
+    if not ok:
+        raise ConfigError(
+            f"tag_colors.{tag}: not a colour: {_short(value)} (a name such as red, or #rrggbb)"
+        )
+    return str(value)
 
 
 _REPR = reprlib.Repr()

@@ -11,7 +11,8 @@ from runs_tui.core.records import RunQuery
 class CountCache:
     """A count that took longer than `slow` seconds (a big pipeline) is reused for up to
     `every` seconds; quick ones are made afresh each time. `forget` after an action, so
-    its effect shows at once."""
+    its effect shows at once. A kept count below `at_least` (the rows on screen: runs
+    were added since) is made afresh, never shown as "25 of 24 runs"."""
 
     def __init__(
         self, count: Callable[[RunQuery], int], every: float = 10.0, slow: float = 0.02
@@ -19,11 +20,16 @@ class CountCache:
         self._count, self.every, self.slow = count, every, slow
         self._cache: dict[RunQuery, tuple[int, float, float]] = {}
 
-    def count(self, q: RunQuery) -> int:
+    def count(self, q: RunQuery, at_least: int = 0) -> int:
         key = q.with_(at=None, sort=())
         hit = self._cache.get(key)
         start = time.monotonic()
-        if hit is not None and hit[2] > self.slow and start - hit[1] < self.every:
+        if (
+            hit is not None
+            and hit[0] >= at_least
+            and hit[2] > self.slow
+            and start - hit[1] < self.every
+        ):
             return hit[0]
         n = self._count(q)
         self._cache[key] = (n, start, time.monotonic() - start)

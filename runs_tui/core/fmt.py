@@ -28,6 +28,11 @@ def ago(t: float | None, at: float) -> str:
     return f"{int(secs // 86400)}d ago"
 
 
+def plural(n: int, noun: str) -> str:
+    """ "1 run", "2 runs", "1,204 runs": a count with its noun agreeing."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def duration(secs: float | None) -> str:
     """ "42s", "3m 05s", "2h 04m", "3d 02h"."""
     if secs is None:

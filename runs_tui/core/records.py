@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from runs_tui.core.actions import ACTIONS
+from runs_tui.core.actions import ACTIONS, aborts_first
 from runs_tui.core.columns import Column
 from runs_tui.core.status import Action, Status
 
@@ -300,9 +300,13 @@ class BulkResult:
         return not self.not_affected
 
     def summary(self) -> str:
-        """E.g. "Aborted 5 of 12; 7 not eligible (3 Completed, 4 Failed)"."""
+        """E.g. "Aborted 5 of 12; 7 not eligible (3 Completed, 4 Failed)"; "Archived 3 of 3
+        (2 aborted first)" when archiving aborted Pending or Running runs."""
         verb = self.verb or ACTIONS[self.action].past
         text = f"{verb} {len(self.affected)} of {len(self.outcomes)}"
+        aborted = sum(aborts_first(self.action, o.from_status) for o in self.affected)
+        if aborted:
+            text += f" ({aborted} aborted first)"
         missed = self.not_affected
         if missed:
             reasons = Counter(o.reason for o in missed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 import random
 import shutil
 import signal
@@ -27,7 +28,8 @@ PR_SET_PDEATHSIG = 1
 
 def start_demo(db: str | None, *, ui: bool = True) -> int:
     """Seed `db` (a temporary file unless given, removed after the app), start an agent and
-    a feeder of new runs, and open the app; with `ui` off only seed and print the path."""
+    a feeder of new runs, and open the app on a config of its own (unless RUNS_TUI_CONFIG
+    names one); with `ui` off only seed and print the path."""
     tmp = Path(tempfile.mkdtemp(prefix="runs-tui-demo-"))
     path = db or str(tmp / "demo.db")
     try:
@@ -47,11 +49,25 @@ def start_demo(db: str | None, *, ui: bool = True) -> int:
             return 0
         from runs_tui.ui.app import run_app
 
-        with _agent(path, tmp / "agent.log"), _feeder(path, names):
+        with _agent(path, tmp / "agent.log"), _feeder(path, names), _own_config(tmp):
             return run_app(path, pipeline=names[0])
     finally:
         if db is not None or ui:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _own_config(folder: Path) -> Iterator[None]:
+    """The app's settings (its last pipeline, views) go to a config in `folder`, removed
+    with it, unless RUNS_TUI_CONFIG names one: a demo never writes the user's config."""
+    if os.environ.get("RUNS_TUI_CONFIG"):
+        yield
+        return
+    os.environ["RUNS_TUI_CONFIG"] = str(folder / "config.toml")
+    try:
+        yield
+    finally:
+        os.environ.pop("RUNS_TUI_CONFIG", None)
 
 
 @contextlib.contextmanager

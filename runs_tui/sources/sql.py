@@ -2,7 +2,8 @@
 
 Each method delegates to the store's own functions in `runs_tui.core` and turns the
 database's errors into `SourceError` with the driver's first line, so nothing above
-this module sees SQLAlchemy.
+this module sees SQLAlchemy. Modules the first screen does not need (exports, pickers,
+far pages, marks) are imported by the methods that use them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 # Imported where used: writes (core.ops, core.registry: SQLModel) and a run's details
 # (core.pipelines), which the first screen needs none of.
-from runs_tui.core import cells, facets, keyset, lookup, query, selection
+from runs_tui.core import lookup, query
 from runs_tui.core.columns import Column
 from runs_tui.core.db import Store, StoreError, open_store
 from runs_tui.core.interrupt import Interrupter
@@ -48,6 +49,7 @@ def _guarded(fn: Callable[Concatenate[SqlSource, P], T]) -> Callable[Concatenate
     """Database errors become SourceError in the driver's words (no SQL, no stack)."""
 
     def wrapper(self: SqlSource, /, *args: P.args, **kwargs: P.kwargs) -> T:
+
         try:
             return fn(self, *args, **kwargs)
         except (SQLAlchemyError, StoreError) as exc:
@@ -123,6 +125,8 @@ class SqlSource:
 
     @_guarded
     def window_after(self, q: RunQuery, run_id: RunId, limit: int = 200) -> list[RunRow] | None:
+        from runs_tui.core import keyset
+
         timed = q.with_(at=q.at if q.at is not None else time.time())
         key = keyset.key_of(self.store, timed, int(run_id))
         if key is None:
@@ -148,6 +152,8 @@ class SqlSource:
         self, q: RunQuery, page: int = 1000, columns: Sequence[Column] | None = None
     ) -> Iterator[RunRow]:
         """Keyset pages in one snapshot; only the tables `columns` need are read."""
+        from runs_tui.core import keyset
+
         try:
             with self.store.snapshot():
                 for ids in keyset.walk(self.store, q, page):
@@ -161,12 +167,16 @@ class SqlSource:
     ) -> Iterator[list[list[Any]]]:
         """One statement per segment of the order, read as it comes, in one snapshot; the
         values made by the database (`core.cells`)."""
+        from runs_tui.core import cells
+
         return self._export(cells.records, q, columns, page)
 
     def csv_records(
         self, q: RunQuery, columns: Sequence[Column], page: int = 1000
     ) -> Iterator[Sequence[Sequence[Any]]]:
         """As `records`, tags joined by the database."""
+        from runs_tui.core import cells
+
         return self._export(cells.csv_records, q, columns, page)
 
     def _export(
@@ -213,10 +223,14 @@ class SqlSource:
 
     @_guarded
     def distinct_values(self, q: RunQuery, spec: str) -> list[ValueCount]:
+        from runs_tui.core import facets
+
         return facets.distinct_values(self.store, q, spec)
 
     @_guarded
     def column_choices(self, pipeline_id: PipelineId) -> ColumnChoices:
+        from runs_tui.core import facets
+
         pid = _pid(pipeline_id)
         return ColumnChoices(
             facets.metric_series(self.store, pid), facets.param_keys(self.store, pid)
@@ -224,14 +238,19 @@ class SqlSource:
 
     @_guarded
     def is_numeric_param(self, pipeline_id: PipelineId, spec: str) -> bool:
+        from runs_tui.core import facets
+
         return facets.is_numeric_param(self.store, _pid(pipeline_id), spec)
 
     @_guarded
     def pipeline_tags(self, pipeline_id: PipelineId) -> list[str]:
+        from runs_tui.core import selection
+
         return selection.pipeline_tags(self.store, _pid(pipeline_id))
 
     @_guarded
     def new_run_form(self, pipeline: str) -> NewRunForm:
+        from runs_tui.core import selection
         from runs_tui.core.registry import load_registered
 
         pipe = lookup.pipeline_by_name(self.store, pipeline)
@@ -247,19 +266,27 @@ class SqlSource:
 
     @_guarded
     def state_counts(self, ids: Sequence[RunId]) -> StateCounts:
+        from runs_tui.core import selection
+
         return selection.state_counts(self.store, _ints(ids))
 
     @_guarded
     def hidden(self, q: RunQuery, ids: Sequence[RunId]) -> int:
+        from runs_tui.core import selection
+
         return selection.hidden(self.store, q, _ints(ids))
 
     @_guarded
     def mark_states(self, q: RunQuery, ids: Collection[RunId]) -> dict[RunId, MarkState]:
         # The store's ids are ints, which RunId includes: no copy of a million entries.
+        from runs_tui.core import selection
+
         return cast(dict[RunId, MarkState], selection.mark_states(self.store, q, map(int, ids)))
 
     @_guarded
     def tags_of(self, ids: Sequence[RunId]) -> Counter[str]:
+        from runs_tui.core import selection
+
         return selection.tags_of(self.store, _ints(ids))
 
     @_guarded

@@ -11,8 +11,10 @@ from functools import partial
 from typing import ClassVar, cast
 
 from rich.console import RenderableType
+from textual import events
 from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import ActiveBinding, Binding, BindingType
+from textual.geometry import Size
 from textual.screen import Screen
 
 from runs_tui.core import config, paths
@@ -24,7 +26,9 @@ from runs_tui.core.view import TableView
 from runs_tui.sources import open_source
 from runs_tui.ui.context import Clock, Context
 from runs_tui.ui.lean import LeanOutput
+from runs_tui.ui.render import use_tag_colors
 from runs_tui.ui.screens.main import MainScreen
+from runs_tui.ui.screens.too_small import TooSmallScreen, too_small
 
 _ACT = re.compile(r"^act\('(\w+)'\)$")
 
@@ -39,6 +43,10 @@ class RunsApp(App[None]):
         Binding("q", "quit", "Quit", show=False, id="quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
     ]
+    # Screens get `-tall` from 40 lines (dialogs leave a margin) and `-wide` from 170
+    # columns (help shows two tables side by side): app.tcss.
+    VERTICAL_BREAKPOINTS = [(40, "-tall")]
+    HORIZONTAL_BREAKPOINTS = [(170, "-wide")]
 
     def __init__(
         self,
@@ -55,6 +63,7 @@ class RunsApp(App[None]):
         loaded = settings or config.load()
         self.settings = loaded.settings
         self.config_warning = loaded.warning
+        use_tag_colors(self.settings.tag_colors)
         self.context = Context(source, self.settings, clock, self.save_settings)
         self.start_pipeline = pipeline or self.settings.last_pipeline or None
         self.start_columns = columns
@@ -80,6 +89,19 @@ class RunsApp(App[None]):
         )
         if self.config_warning:
             self.notify(self.config_warning, severity="warning", timeout=10, markup=False)
+        self._fit(self.size)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size)
+
+    def _fit(self, size: Size) -> None:
+        """Cover every screen with a notice while the terminal is too small for them; take
+        it away once it is large enough."""
+        covered = isinstance(self.screen, TooSmallScreen)
+        if too_small(size) and not covered:
+            self.push_screen(TooSmallScreen())
+        elif covered and not too_small(size):
+            self.pop_screen()
 
     def watch_theme(self, theme: str) -> None:
         if theme != self.settings.theme:
@@ -113,11 +135,16 @@ class RunsApp(App[None]):
 
     def describe(self, action: str, description: str) -> str:
         """A binding's description, saying so when the source cannot do its action."""
+        why = self.unavailable(action)
+        return f"{description} (unavailable: {why})" if why else description or action
+
+    def unavailable(self, action: str) -> str:
+        """Why the source cannot do a binding's action on runs; "" when it can."""
         found = _ACT.match(action)
         caps = self.source.capabilities
         if found is None or caps.can(Action(found.group(1))):
-            return description or action
-        return f"{description} (unavailable: {one_line(caps.why_not(Action(found.group(1))))})"
+            return ""
+        return one_line(caps.why_not(Action(found.group(1))))
 
     def action_help(self) -> None:
         from runs_tui.ui.screens.help import HelpScreen
@@ -126,18 +153,27 @@ class RunsApp(App[None]):
             self.push_screen(HelpScreen(self.bindings_list(self.screen)))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        seen = set()
-        for _key, active in screen.active_bindings.items():
+        """One command per action of the active bindings, its keys under its name (the
+        remappable ones first), then Textual's own that no binding names already."""
+        found: dict[tuple[str, int], tuple[ActiveBinding, list[str]]] = {}
+        for active in sorted(screen.active_bindings.values(), key=lambda a: not a.binding.id):
             b = active.binding
-            if b.action in seen or not b.description:
+            if b.description and b.action != "command_palette":
+                _, keys = found.setdefault((b.action, id(active.node)), (active, []))
+                keys.append(b.key_display or self.get_key_display(b))
+        titles = set()
+        for active, keys in found.values():
+            b = active.binding
+            if b.description in titles:
                 continue
-            seen.add(b.action)
+            titles.add(b.description)
+            help_text = f"{'keys' if len(keys) > 1 else 'key'} {', '.join(keys)}"
+            why = self.unavailable(b.action)
+            help_text += f" · unavailable: {why}" if why else ""
             yield SystemCommand(
-                b.description,
-                f"{self.describe(b.action, b.description)} ({b.key_display or b.key})",
-                partial(self.run_action, b.action, active.node),
+                b.description, help_text, partial(self.run_action, b.action, active.node)
             )
+        yield from (c for c in super().get_system_commands(screen) if c.title not in titles)
 
 
 def run_app(

@@ -52,11 +52,13 @@ def _watch_from_now(source: RunSource, q: RunQuery, at: float) -> Watch | None:
     return start.after(recent)[1]
 
 
-def count(counts: CountCache, q: RunQuery, at: float, total: int | None) -> Counted:
-    """The query's counts (`total` when its rows told it already: fewer than asked)."""
+def count(counts: CountCache, q: RunQuery, at: float, total: int | None, shown: int = 0) -> Counted:
+    """The query's counts (`total` when its rows told it already: fewer than asked), never
+    below the `shown` rows it has on screen, nor the pipeline's below the query's."""
     timed = q.with_(at=at)
-    total = counts.count(timed) if total is None else total
-    return Counted(q, total, counts.count(timed.everything()) if q.narrowed else total, at)
+    total = counts.count(timed, at_least=shown) if total is None else total
+    everything = counts.count(timed.everything(), at_least=total) if q.narrowed else total
+    return Counted(q, total, everything, at, shown)
 
 
 def fresh(source: RunSource, q: RunQuery, limit: int, at: float) -> WindowLoaded:

@@ -37,6 +37,7 @@ class Counted(Message):
     total: int
     all_runs: int
     at: float
+    shown: int = 0  # the rows on screen when the count started
 
 
 @dataclass

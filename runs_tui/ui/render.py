@@ -6,8 +6,11 @@ never into markup.
 
 from __future__ import annotations
 
-import zlib
+import hashlib
+from collections.abc import Mapping
+from functools import cache
 
+from rich.color import Color
 from rich.style import Style
 from rich.text import Text
 
@@ -24,37 +27,78 @@ STATUS_STYLES = {
     Status.FAILED: Style(color="red1", bold=True),
     Status.ABORTED: Style(color="orange3"),
 }
+# Tableau's 20, less its greys and one olive: 17 hues and shades told apart at a glance
+# (a prime count spreads hashes evenly); the text on each is black or white, whichever
+# reads better.
 TAG_COLORS = (
     "#1f77b4",
-    "#2ca02c",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-    "#bcbd22",
-    "#d62728",
+    "#aec7e8",
     "#ff7f0e",
-    "#7f7f7f",
-    "#5254a3",
-    "#637939",
+    "#ffbb78",
+    "#2ca02c",
+    "#98df8a",
+    "#d62728",
+    "#ff9896",
+    "#9467bd",
+    "#c5b0d5",
+    "#8c564b",
+    "#c49c94",
+    "#e377c2",
+    "#f7b6d2",
+    "#bcbd22",
+    "#17becf",
+    "#9edae5",
 )
+_chosen: dict[str, str] = {}  # the config's [tag_colors]: one app per process sets it
 PROGRESS_WIDTH = 12
 MARK = "●"
 CELL_LIMIT = 60
 
 
-def tag_color(tag: str) -> str:
-    """The same tag always gets the same color, in every run and every session."""
-    return TAG_COLORS[zlib.crc32(tag.encode("utf-8", "surrogatepass")) % len(TAG_COLORS)]
+def use_tag_colors(chosen: Mapping[str, str]) -> None:
+    """The colours the user gave tags (`[tag_colors]`, checked when the config was read)."""
+    _chosen.clear()
+    _chosen.update(chosen)
+
+
+def tag_color(tag: str, chosen: Mapping[str, str] | None = None) -> str:
+    """The user's colour for `tag`, else one of the palette by a hash of its text: the
+    same in every run, session and process (Python's hash() differs by process)."""
+    given = (_chosen if chosen is None else chosen).get(tag)
+    if given:
+        return given
+    digest = hashlib.blake2b(tag.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return TAG_COLORS[int.from_bytes(digest, "big") % len(TAG_COLORS)]
+
+
+def tag_style(tag: str, chosen: Mapping[str, str] | None = None) -> Style:
+    """A tag's colour with readable text on it."""
+    return _on(tag_color(tag, chosen))
+
+
+@cache
+def _on(background: str) -> Style:
+    """Black or white text on `background`, whichever contrasts more (WCAG luminance)."""
+    r, g, b = (_linear(c) for c in Color.parse(background).get_truecolor())
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    dark = (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05)
+    return Style(color="black" if dark else "white", bgcolor=background)
+
+
+def _linear(channel: int) -> float:
+    c = channel / 255
+    return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
 
 
 def tags_text(tags: tuple[str, ...], limit: int = CELL_LIMIT) -> Text:
-    text = Text()
+    """Each tag on its colour; cut with "…" when longer than `limit` or than a narrowed
+    column."""
+    text = Text(no_wrap=True, overflow="ellipsis")
     for i, tag in enumerate(tags):
         if i:
             text.append(" ")
         label = one_line(tag, limit=24)
-        text.append(f" {label} ", Style(color="white", bgcolor=tag_color(tag)))
+        text.append(f" {label} ", tag_style(tag))
         if len(text) > limit:
             text.truncate(limit, overflow="ellipsis")
             break

@@ -5,13 +5,15 @@ Each imports its modal screen when it runs: the first frame does not wait for th
 from __future__ import annotations
 
 from runs_tui.core import collector
-from runs_tui.core.actions import ACTIONS, ActionKind, action_counts
+from runs_tui.core.actions import ACTIONS, ActionKind, aborts_first, action_counts
+from runs_tui.core.actions import eligible as eligible_for
+from runs_tui.core.fmt import plural
 from runs_tui.core.mark_set import MarkSet
 from runs_tui.core.records import BulkResult, RunId, RunQuery, id_order
 from runs_tui.core.source import RunSource
-from runs_tui.core.status import Action
+from runs_tui.core.status import Action, Status
 from runs_tui.core.text import one_line
-from runs_tui.ui.flows.host import Host, ask, off_thread
+from runs_tui.ui.flows.host import Host, ask, off_thread, shown_pipeline
 
 
 def targets(host: Host) -> list[RunId]:
@@ -80,7 +82,7 @@ async def menu(host: Host) -> None:
     states = await off_thread(host, host.context.source.state_counts, ids)
     if states is None:
         return
-    what = f"{len(ids):,} marked runs" if host.table.marks else "the cursor run"
+    what = plural(len(ids), "marked run") if host.table.marks else "the cursor run"
     screen = ActionMenu(
         f"Actions for {what}",
         action_counts(states),
@@ -103,12 +105,14 @@ async def menu(host: Host) -> None:
 
 async def act(host: Host, action: Action, resume: bool = False) -> None:
     """Confirm when more than one run is concerned, naming how many and how many the
-    filter hides; then act. `resume`: continue the Aborted and retry the Failed (`c`)."""
+    filter hides, or when the action aborts a run first (archive); then act. `resume`:
+    continue the Aborted and retry the Failed (`c`)."""
     ids = targets(host)
     q = host.run_query
     if not ids or q is None or unavailable(host, action):
         return
-    if len(ids) > 1 and not await _confirmed(host, action, ids, q, resume):
+    asks = len(ids) > 1 or ACTIONS[action].aborts
+    if asks and not await _confirmed(host, action, ids, q, resume):
         return
     source = host.context.source
     if resume:
@@ -122,27 +126,51 @@ async def act(host: Host, action: Action, resume: bool = False) -> None:
 async def _confirmed(
     host: Host, action: Action, ids: list[RunId], q: RunQuery, resume: bool
 ) -> bool:
+    """Ask about several runs (how many can be affected, hidden, left as they are) or about
+    runs the action aborts first; True to go on. One run with nothing to abort: no question."""
     from runs_tui.ui.screens.menus import ConfirmScreen
 
     source = host.context.source
+    many = len(ids) > 1
     states = await off_thread(host, source.state_counts, ids)
-    hidden = await off_thread(host, source.hidden, q, ids) if states is not None else None
+    hidden = await off_thread(host, source.hidden, q, ids) if states is not None and many else 0
     if states is None or hidden is None:
         return False
     counts = action_counts(states)
     eligible = counts[action] + (counts[Action.RETRY] if resume else 0)
     verb = "Continue or retry" if resume else ACTIONS[action].confirm
-    if not eligible:
-        host.notify(f"{verb}: none of the {len(ids):,} marked runs is eligible", severity="warning")
+    if not eligible and many:
+        marked = plural(len(ids), "marked run")
+        host.notify(f"{verb}: none of the {marked} is eligible", severity="warning")
         return False
-    lines = [f"{eligible:,} of the {len(ids):,} marked runs can be affected."]
+    aborting = {
+        Status(st).label: n
+        for (st, archived), n in states.items()
+        if n and eligible_for(action, st, archived) and aborts_first(action, st)
+    }
+    if not many and not aborting:
+        return True
+    lines = [f"{eligible:,} of the {len(ids):,} marked runs can be affected."] if many else []
     if hidden:
-        lines.append(f"{hidden:,} of the marked runs are hidden by the current filter.")
+        lines.append(f"{hidden:,} of the marked runs {_be(hidden)} hidden by the current filter.")
+    if aborting:
+        n = sum(aborting.values())
+        states_named = " or ".join(sorted(aborting))
+        lines.append(f"{plural(n, 'run')} {_be(n)} {states_named} and will be aborted first.")
     if eligible < len(ids):
-        lines.append(f"The other {len(ids) - eligible:,} are left as they are.")
-    runs = f"{eligible:,} run{'s' if eligible != 1 else ''}"
-    answer = await ask(host.app, ConfirmScreen(f"{verb} {runs}?", "\n".join(lines)))
+        other = len(ids) - eligible
+        lines.append(
+            "The other run is left as it is."
+            if other == 1
+            else f"The other {other:,} are left as they are."
+        )
+    title = f"{verb} {plural(eligible, 'run')}?"
+    answer = await ask(host.app, ConfirmScreen(title, "\n".join(lines)))
     return answer
+
+
+def _be(n: int) -> str:
+    return "is" if n == 1 else "are"
 
 
 def report(host: Host, result: BulkResult, clear_marks: bool) -> None:
@@ -164,10 +192,11 @@ async def new_run(host: Host) -> None:
     """`n`: the form prefilled from the newest run; the new run is followed in the table."""
     from runs_tui.ui.screens.forms import NewRunScreen
 
-    if host.pipeline is None or unavailable(host, Action.RUN):
+    pipeline = shown_pipeline(host, "New run")
+    if pipeline is None or unavailable(host, Action.RUN):
         return
     source = host.context.source
-    form = await off_thread(host, source.new_run_form, host.pipeline.name)
+    form = await off_thread(host, source.new_run_form, pipeline.name)
     if form is None:
         return
     screen = NewRunScreen(

@@ -86,6 +86,18 @@ async def off_thread(host: Host, fn: Callable[..., T], *args: Any, **kwargs: Any
         return None
 
 
+def shown_pipeline(host: Host, what: str) -> PipelineSummary | None:
+    """The pipeline shown; None, saying why `what` cannot act, when there is none."""
+    if host.pipeline is None:
+        host.notify(
+            f"{what}: no pipeline is registered; "
+            "register one from a shell: runs-tui pipeline register FILE",
+            severity="warning",
+            markup=False,
+        )
+    return host.pipeline
+
+
 def failed(host: Host, exc: Exception) -> None:
     host.notify(
         one_line(str(exc).splitlines()[0] if str(exc) else repr(exc)),

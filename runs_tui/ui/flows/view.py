@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from runs_tui.core import export
 from runs_tui.core.columns import AGGS, BUILTIN, REASON, Column, Kind, metric_spec, parse_column
+from runs_tui.core.fmt import plural
 from runs_tui.core.records import RangeFilter, RunQuery, SortKey, ValueFilter
 from runs_tui.core.source import RunSource, SourceError
 from runs_tui.core.text import one_line
-from runs_tui.ui.flows.host import Host, ask, failed, off_thread
+from runs_tui.ui.flows.host import Host, ask, failed, off_thread, shown_pipeline
 
 if TYPE_CHECKING:
     from runs_tui.ui.screens.filters import Chosen, FilterScreen
@@ -62,15 +63,19 @@ async def filter_column(host: Host) -> None:
     """`f`: the filter that fits the cursor column's kind, with the values it has."""
     from runs_tui.ui.screens.filters import RangeFilterScreen, TagFilterScreen, ValueFilterScreen
 
+    pipeline = shown_pipeline(host, "Filter")
     spec = cursor_spec(host)
-    if spec is None or host.pipeline is None:
+    if pipeline is None:
+        return
+    if spec is None:
+        _no_column(host, "Filter")
         return
     source = host.context.source
     column = parse_column(spec)
-    q = host.view.query(host.pipeline.id)
+    q = host.view.query(pipeline.id)
     kind = column.kind
     if column.is_param:
-        numeric = await off_thread(host, source.is_numeric_param, host.pipeline.id, spec)
+        numeric = await off_thread(host, source.is_numeric_param, pipeline.id, spec)
         if numeric is None:
             return
         kind = Kind.RANGE if numeric else kind
@@ -109,6 +114,17 @@ async def filter_column(host: Host) -> None:
         host.apply_view(host.view.with_filter(spec, chosen.value))
 
 
+def _no_column(host: Host, what: str) -> None:
+    """Say why `what` has no column to act on."""
+    if host.table.order:
+        why = "move the cursor onto a column"
+    elif host.view.active:
+        why = "no run is shown; F clears the filters and search"
+    else:
+        why = "no runs yet"
+    host.notify(f"{what}: {why}", severity="warning", markup=False)
+
+
 def clear_filters(host: Host) -> None:
     if host.view.active:
         host.apply_view(host.view.with_(filters=(), tags=None, search=""))
@@ -119,9 +135,10 @@ async def choose_columns(host: Host) -> None:
     """`C`: show, hide and order columns, among the metrics and parameters the runs have."""
     from runs_tui.ui.screens.columns import ColumnsScreen
 
-    if host.pipeline is None:
+    pipeline = shown_pipeline(host, "Columns")
+    if pipeline is None:
         return
-    choices = await off_thread(host, host.context.source.column_choices, host.pipeline.id)
+    choices = await off_thread(host, host.context.source.column_choices, pipeline.id)
     if choices is None:
         return
     available = [*BUILTIN]
@@ -185,15 +202,16 @@ async def export_runs(host: Host) -> None:
     """`e`: every run the view matches (not only the loaded window) to a new file."""
     from runs_tui.ui.screens.columns import ExportScreen
 
-    if host.pipeline is None:
+    pipeline = shown_pipeline(host, "Export")
+    if pipeline is None:
         return
-    q = host.view.query(host.pipeline.id)
+    q = host.view.query(pipeline.id)
     source = host.context.source
     matching = await off_thread(host, source.count, q)
     if matching is None:
         return
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(host.context.clock()))
-    default = Path.cwd() / f"runs-{host.pipeline.name}-{stamp}.csv"
+    default = Path.cwd() / f"runs-{pipeline.name}-{stamp}.csv"
     chosen = await ask(host.app, ExportScreen(default, matching))
     if chosen is None:
         return
@@ -209,7 +227,7 @@ async def export_runs(host: Host) -> None:
     except SourceError as exc:
         failed(host, exc)
         return
-    host.notify(f"Exported {n:,} runs to {path}", markup=False)
+    host.notify(f"Exported {plural(n, 'run')} to {path}", markup=False)
 
 
 def _write(source: RunSource, q: RunQuery, columns: list[Column], fmt: str, path: Path) -> int:

@@ -10,14 +10,16 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, SelectionList
 from textual.widgets.selection_list import Selection
 
 from runs_tui.core.columns import parse_column
 from runs_tui.core.export import FORMATS
+from runs_tui.core.fmt import plural
 from runs_tui.ui import safe
+from runs_tui.ui.widgets.checks import CheckList
 
 
 def column_label(spec: str) -> Text:
@@ -47,7 +49,7 @@ class ColumnsScreen(ModalScreen[list[str] | None]):
                 "Columns: space shows/hides · ctrl+↑/↓ or [ ] move · ctrl+s applies",
                 classes="dialog-title",
             )
-            yield SelectionList[str](id="columns")
+            yield CheckList[str](id="columns")
             with Horizontal(classes="buttons"):
                 yield Button("Apply (ctrl+s)", variant="primary", id="apply")
                 yield Button("Cancel (esc)", id="cancel")
@@ -99,22 +101,24 @@ class ExportScreen(ModalScreen[tuple[Path, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(
-                f"Export the {self.matching:,} matching runs with the visible columns",
+                f"Export the {plural(self.matching, 'matching run')} with the visible columns",
                 classes="dialog-title",
             )
-            yield Label("File", classes="field-label")
-            yield Input(safe.field(self.default), id="export-path")
-            yield Label("Format", classes="field-label")
-            yield Select(
-                [(f.upper(), f) for f in FORMATS],
-                value=self.default.suffix[1:] if self.default.suffix[1:] in FORMATS else "csv",
-                allow_blank=False,
-                id="export-format",
-            )
-            yield Label("", id="export-error", classes="field-error", markup=False)
-            with Horizontal(classes="buttons"):
-                yield Button("Export (enter)", variant="primary", id="export")
-                yield Button("Cancel (esc)", id="cancel")
+            with VerticalScroll(classes="dialog-body", can_focus=False):
+                yield Label("File", classes="field-label")
+                yield Input(safe.field(self.default), id="export-path")
+                yield Label("Format", classes="field-label")
+                yield Select(
+                    [(f.upper(), f) for f in FORMATS],
+                    value=self.default.suffix[1:] if self.default.suffix[1:] in FORMATS else "csv",
+                    allow_blank=False,
+                    id="export-format",
+                )
+            with Vertical(classes="dialog-foot"):
+                yield Label("", id="export-error", classes="field-error", markup=False)
+                with Horizontal(classes="buttons"):
+                    yield Button("Export (enter)", variant="primary", id="export")
+                    yield Button("Cancel (esc)", id="cancel")
 
     @on(Input.Changed, "#export-path")
     def _suffix(self, event: Input.Changed) -> None:

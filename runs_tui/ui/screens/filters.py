@@ -15,9 +15,9 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, RadioButton, RadioSet, SelectionList
+from textual.widgets import Button, Input, Label, OptionList, RadioSet, SelectionList
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
@@ -28,7 +28,8 @@ from runs_tui.core.status import Status
 from runs_tui.core.text import one_line
 from runs_tui.core.view import parse_bound
 from runs_tui.ui import safe
-from runs_tui.ui.render import tag_color
+from runs_tui.ui.render import tag_style
+from runs_tui.ui.widgets.checks import CheckList, Radio
 
 T = TypeVar("T")
 
@@ -59,10 +60,11 @@ class FilterScreen(ModalScreen[Chosen[T] | None]):
         self.header = header
 
     def compose_buttons(self) -> ComposeResult:
-        yield Label("", id="filter-error", classes="field-error", markup=False)
-        with Horizontal(classes="buttons"):
-            for button_id, label, variant in BUTTONS:
-                yield Button(label, id=button_id, variant=variant)  # type: ignore[arg-type]
+        with Vertical(classes="dialog-foot"):
+            yield Label("", id="filter-error", classes="field-error", markup=False)
+            with Horizontal(classes="buttons"):
+                for button_id, label, variant in BUTTONS:
+                    yield Button(label, id=button_id, variant=variant)  # type: ignore[arg-type]
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
@@ -98,13 +100,14 @@ class ValueFilterScreen(FilterScreen[ValueFilter]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(
-                f"Filter {safe.field(self.header)}: show runs whose value is one of",
-                classes="dialog-title",
-                markup=False,
-            )
-            yield Input(placeholder="type to narrow the list", id="value-search")
-            yield SelectionList[str](id="values")
+            with Vertical(classes="dialog-head"):
+                yield Label(
+                    f"Filter {safe.field(self.header)}: show runs whose value is one of",
+                    classes="dialog-title",
+                    markup=False,
+                )
+                yield Input(placeholder="type to narrow the list", id="value-search")
+            yield CheckList[str](id="values")
             yield from self.compose_buttons()
 
     def on_mount(self) -> None:
@@ -185,10 +188,11 @@ class RangeFilterScreen(FilterScreen[RangeFilter]):
         # the date hint is long: the full-width dialog keeps it on one line, uncut
         with Vertical(classes="dialog" if self.dates else "dialog narrow"):
             yield Label(f"Filter {safe.field(self.header)}", classes="dialog-title", markup=False)
-            yield Label(f"From ({hint}; empty: no lower bound)", classes="field-label")
-            yield Input(self._shown(lo), id="range-min")
-            yield Label("To (empty: no upper bound)", classes="field-label")
-            yield Input(self._shown(hi), id="range-max")
+            with VerticalScroll(classes="dialog-body", can_focus=False):
+                yield Label(f"From ({hint}; empty: no lower bound)", classes="field-label")
+                yield Input(self._shown(lo), id="range-min")
+                yield Label("To (empty: no upper bound)", classes="field-label")
+                yield Input(self._shown(hi), id="range-max")
             yield from self.compose_buttons()
 
     def _read(self, input_id: str, what: str) -> float | None:
@@ -230,12 +234,14 @@ class TagFilterScreen(FilterScreen[TagFilter]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(
-                "Filter TAGS: space cycles include ✓ / exclude ✗ / off", classes="dialog-title"
-            )
-            with RadioSet(id="tag-mode"):
-                yield RadioButton("ANY of the included", value=self.mode == "any", id="any")
-                yield RadioButton("ALL of the included", value=self.mode == "all", id="all")
+            with Vertical(classes="dialog-head"):
+                yield Label(
+                    "Filter TAGS: space cycles include ✓ / exclude ✗ / off",
+                    classes="dialog-title",
+                )
+                with RadioSet(id="tag-mode"):
+                    yield Radio("ANY of the included", value=self.mode == "any", id="any")
+                    yield Radio("ALL of the included", value=self.mode == "all", id="all")
             yield OptionList(*(self._option(t) for t in self.tags), id="tag-options")
             yield from self.compose_buttons()
 
@@ -245,9 +251,7 @@ class TagFilterScreen(FilterScreen[TagFilter]):
     def _option(self, tag: ValueCount) -> Option:
         state = self.state.get(tag.value, "")
         text = Text(f"{TAG_MARKS[state]} ", Style(bold=True))
-        text.append(
-            f" {one_line(tag.value, limit=40)} ", Style(color="white", bgcolor=tag_color(tag.value))
-        )
+        text.append(f" {one_line(tag.value, limit=40)} ", tag_style(tag.value))
         text.append(f"  ({tag.count})", Style(dim=True))
         return Option(text, id=tag.value)
 

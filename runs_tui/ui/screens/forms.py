@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -18,6 +19,7 @@ from textual.widgets.selection_list import Selection
 from runs_tui.core.pipelines import DEFAULT_SECTION, Value, coerce, format_value
 from runs_tui.core.text import one_line
 from runs_tui.ui import safe
+from runs_tui.ui.widgets.checks import CheckList
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ def split_tags(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+NEW_RUN_KEYS = "enter next field · ctrl+s run · esc cancel · f1 help"
+
+
 def _field_id(key: str) -> str:
     return "param-" + "".join(c if c.isalnum() else "_" for c in key)
 
@@ -38,10 +43,12 @@ def _field_id(key: str) -> str:
 class NewRunScreen(ModalScreen[NewRunRequest | None]):
     """The seed's NEW RUN modal: fields prefilled with the last run's values."""
 
-    AUTO_FOCUS = "Input"  # the first field, not the scrolling container around the fields
+    AUTO_FOCUS = ""  # the first field is focused on mount, not the container around it
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "Cancel"),
         Binding("ctrl+s", "submit", "Run", priority=True),
+        Binding("enter", "next_field", "Next field", priority=True),  # before the Input's
+        Binding("f1", "app.help", "Help"),  # `?` is text in a field
     ]
 
     def __init__(
@@ -62,7 +69,7 @@ class NewRunScreen(ModalScreen[NewRunRequest | None]):
             yield Label(
                 f"New run of {one_line(self.pipeline)}", classes="dialog-title", markup=False
             )
-            with VerticalScroll(id="new-run-fields"):
+            with VerticalScroll(id="new-run-fields", classes="dialog-body"):
                 for key, default in self.defaults.items():
                     short = key.removeprefix(f"{DEFAULT_SECTION}/")
                     kind = type(default).__name__
@@ -97,14 +104,24 @@ class NewRunScreen(ModalScreen[NewRunRequest | None]):
                         id="queue",
                     )
                     yield Input(placeholder="or a new queue name", id="new-queue")
-            yield Label("", id="form-error", classes="field-error", markup=False)
-            with Horizontal(classes="buttons"):
-                yield Button("Run (ctrl+s)", variant="primary", id="run")
-                yield Button("Cancel (esc)", id="cancel")
+            with Vertical(classes="dialog-foot"):
+                yield Label("", id="form-error", classes="field-error", markup=False)
+                yield Label(NEW_RUN_KEYS, id="new-run-keys", classes="field-label")
+                with Horizontal(classes="buttons"):
+                    yield Button("Run (ctrl+s)", variant="primary", id="run")
+                    yield Button("Cancel (esc)", id="cancel")
 
-    @on(Input.Submitted)
-    def _submitted(self) -> None:
-        self.action_submit()
+    def on_mount(self) -> None:
+        """The first field focused without scrolling: focused before the fields are laid
+        out (AUTO_FOCUS), it would be scrolled to, past its label."""
+        self.set_focus(self.query_one(Input), scroll_visible=False)
+
+    def action_next_field(self) -> None:
+        """Enter in a field moves on, as in any form (a half-filled form is not run); on a
+        button, the Advanced title or the queue picker it does what it does there."""
+        if not isinstance(self.focused, Input):
+            raise SkipAction
+        self.focus_next()
 
     @on(Button.Pressed, "#run")
     def _run(self) -> None:
@@ -161,16 +178,19 @@ class TagScreen(ModalScreen[TagChange | None]):
     def compose(self) -> ComposeResult:
         runs = f"{self.n_runs:,} run{'s' if self.n_runs != 1 else ''}"
         with Vertical(classes="dialog"):
-            yield Label(f"Tags of {runs}", classes="dialog-title")
-            yield Label("Add (comma-separated; existing tags are suggested)", classes="field-label")
-            yield Input(
-                id="add-tags",
-                suggester=SuggestFromList(
-                    [safe.field(t) for t in self.known], case_sensitive=False
-                ),
-            )
-            yield Label("Remove (space to pick)", classes="field-label")
-            yield SelectionList[str](
+            with Vertical(classes="dialog-head"):
+                yield Label(f"Tags of {runs}", classes="dialog-title")
+                yield Label(
+                    "Add (comma-separated; existing tags are suggested)", classes="field-label"
+                )
+                yield Input(
+                    id="add-tags",
+                    suggester=SuggestFromList(
+                        [safe.field(t) for t in self.known], case_sensitive=False
+                    ),
+                )
+                yield Label("Remove (space to pick)", classes="field-label")
+            yield CheckList[str](
                 *(
                     Selection(safe.text(tag, limit=40).append(f"  ({n} of {self.n_runs})"), tag)
                     for tag, n in self.current.most_common()

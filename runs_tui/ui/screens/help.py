@@ -13,6 +13,19 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+TWO_TABLES = 150  # from this width on, the keys are in two tables side by side
+
+
+def keys_view(bindings: list[tuple[str, str, str]], width: int) -> Table:
+    """One table of the keys, or, where `width` has room, two side by side (at 200x50
+    every key is on screen at once)."""
+    if width < TWO_TABLES or len(bindings) < 2:
+        return keys_table(bindings)
+    half = (len(bindings) + 1) // 2
+    grid = Table.grid(padding=(0, 4))
+    grid.add_row(keys_table(bindings[:half]), keys_table(bindings[half:]))
+    return grid
+
 
 def keys_table(bindings: list[tuple[str, str, str]]) -> Table:
     table = Table("Key", "Action", "Id", box=None, padding=(0, 2), header_style=Style(bold=True))
@@ -35,11 +48,18 @@ class HelpScreen(ModalScreen[None]):
         self.bindings = bindings
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide"):
+        with Vertical(classes="dialog wide help"):
             yield Label(
                 "Keys (remap them under [keymap] in the config, by id)",
                 classes="dialog-title",
                 markup=False,
             )
-            with VerticalScroll():
-                yield Static(keys_table(self.bindings))
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(keys_table(self.bindings), id="keys")
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._reflow)  # once the dialog has its new width
+
+    def _reflow(self) -> None:
+        keys = self.query_one("#keys", Static)
+        keys.update(keys_view(self.bindings, keys.content_size.width))

@@ -1,5 +1,6 @@
 """The main screen's keys. Every binding has an id (remappable under `[keymap]`); the
-keys of actions on runs come from the action table."""
+keys of actions on runs come from the action table. The shown ones are in the order the
+footer gives them (after `? Help` and `⏎ Details`, which the table binds)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,17 @@ def _hidden(key: str, action: str, description: str, binding_id: str, **kw: Any)
 
 
 MAIN_BINDINGS: list[BindingType] = [
-    Binding("space", "mark", "Mark", id="mark"),
+    Binding("question_mark", "app.help", "Help", key_display="?", id="help"),  # first: the
+    Binding("space", "mark", "Mark", id="mark"),  # footer shows it while the details are focused
     _hidden("shift+up", "extend(-1)", "Mark up", "extend_up"),
     _hidden("shift+down", "extend(1)", "Mark down", "extend_down"),
     _hidden("asterisk", "select_menu", "Select", "select", key_display="*"),
     _hidden("escape", "clear_marks", "Clear marks", "clear_marks"),
     Binding("m", "menu", "Menu", id="menu"),
+    # the footer shows these first: at 80 columns the keys after `s` are cut
+    Binding("slash", "search", "Search", id="search", key_display="/"),
+    Binding("f", "filter", "Filter", id="filter"),
+    Binding("s", "sort", "Sort", id="sort"),
     *(Binding(s.key, f"act('{s.action.value}')", s.hint, id=s.binding) for s in SPECS if s.binding),
     _hidden("A", "toggle_archive", "Archive view", "archive_view"),
     Binding("v", "toggle_view", "View", id="view"),
@@ -29,11 +35,8 @@ MAIN_BINDINGS: list[BindingType] = [
     _hidden("P", "pick_pipeline", "Pipeline", "pipeline"),
     _hidden("full_stop", "precise", "Precise", "precise", key_display="."),
     _hidden("y", "copy_cell", "Copy cell", "copy_cell"),
-    Binding("s", "sort", "Sort", id="sort"),
     _hidden("S", "sort(True)", "Add sort", "sort_secondary"),
-    Binding("f", "filter", "Filter", id="filter"),
     _hidden("F", "clear_filters", "Clear filters", "clear_filters"),
-    _hidden("slash", "search", "Search", "search", key_display="/"),
     _hidden("C", "columns", "Columns", "columns"),
     _hidden("minus", "hide_column", "Hide column", "hide_column", key_display="-"),
     _hidden("shift+left", "move_column(-1)", "Move column left", "move_left"),

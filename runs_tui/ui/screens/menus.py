@@ -9,12 +9,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList
 from textual.widgets.option_list import Option
 
 from runs_tui.core.actions import SPECS, ActionSpec, menu_specs
+from runs_tui.core.fmt import plural
 from runs_tui.core.source import Capabilities
 from runs_tui.core.status import Action
 from runs_tui.core.text import one_line
@@ -97,13 +98,13 @@ class SelectionMenu(ModalScreen[str | None]):
         self.total, self.filtered, self.filtering = total, filtered, filtering
 
     def compose(self) -> ComposeResult:
-        filtered = Text(f"Filtered ({self.filtered:,} matching runs)")
+        filtered = Text(f"Filtered ({plural(self.filtered, 'matching run')})")
         if not self.filtering:
             filtered.append("  no filter is active", Style(dim=True))
         with Vertical(classes="dialog narrow"):
             yield Label("Select", classes="dialog-title")
             yield OptionList(
-                Option(Text(f"All in pipeline ({self.total:,} runs)"), id="all"),
+                Option(Text(f"All in pipeline ({plural(self.total, 'run')})"), id="all"),
                 Option(filtered, id="filtered"),
                 Option(Text("None (clear the marks)"), id="none"),
                 id="selection-menu",
@@ -129,7 +130,8 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog narrow"):
             yield Label(self.title_text, classes="dialog-title", markup=False)
-            yield Label(self.message, markup=False, id="confirm-message")
+            with VerticalScroll(classes="dialog-body", can_focus=False):
+                yield Label(self.message, markup=False, id="confirm-message")
             with Horizontal(classes="buttons"):
                 yield Button("Yes (y)", variant="warning", id="yes")
                 yield Button("No (n)", id="no")

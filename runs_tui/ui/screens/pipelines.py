@@ -21,16 +21,23 @@ from runs_tui.core.status import Status
 from runs_tui.core.text import one_line
 from runs_tui.ui.render import STATUS_STYLES
 
+NAME_LIMIT = 40
 
-def summary_text(p: PipelineSummary) -> Text:
-    text = Text(one_line(p.name, limit=40).ljust(28), Style(bold=True))
-    text.append(f" {one_line(p.version, limit=12):<10}")
-    text.append(f" {p.total:>6} runs  ")
+
+def summary_text(p: PipelineSummary, width: int, name_width: int) -> Text:
+    """A pipeline's name, version, runs and runs by status: on one line when `width`
+    has room for it, else with the counts on a second, indented line."""
+    head = Text(one_line(p.name, limit=NAME_LIMIT).ljust(name_width), Style(bold=True))
+    head.append(f"  {one_line(p.version, limit=12):<10}")
+    head.append(f" {p.total:>6} {'run ' if p.total == 1 else 'runs'}")
+    counts = Text()
     for status in Status:
         n = p.counts.get(status, 0)
         if n:
-            text.append(f" {n} {status.label}", STATUS_STYLES[status])
-    return text
+            counts.append(f"  {n} {status.label}", STATUS_STYLES[status])
+    if head.cell_len + counts.cell_len <= width:
+        return head + counts
+    return Text.assemble(head, "\n  ", counts)
 
 
 class PipelinePicker(ModalScreen[str | None]):
@@ -41,9 +48,10 @@ class PipelinePicker(ModalScreen[str | None]):
     def __init__(self, source: RunSource, current: str | None = None) -> None:
         super().__init__()
         self.source, self.current = source, current
+        self.summaries: list[PipelineSummary] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog wider"):
             yield Label("Switch pipeline", classes="dialog-title")
             yield OptionList(id="pipelines")
 
@@ -63,13 +71,28 @@ class PipelinePicker(ModalScreen[str | None]):
     def _show(self, summaries: list[PipelineSummary]) -> None:
         options = self.query_one(OptionList)
         options.loading = False
-        options.add_options(Option(summary_text(p), id=p.name) for p in summaries)
+        self.summaries = summaries
+        options.add_options(Option(Text(""), id=p.name) for p in summaries)
+        self._reflow()
+        self.call_after_refresh(self._reflow)
         if not summaries:
             options.add_option(Option(Text("No pipelines registered"), disabled=True))
         names = [p.name for p in summaries]
         if self.current in names:
             options.highlighted = names.index(self.current)
         options.focus()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._reflow)  # once the list has its new width
+
+    def _reflow(self) -> None:
+        """Each pipeline on one line where the dialog is wide enough, else on two."""
+        options = self.query_one(OptionList)
+        width = options.scrollable_content_region.width or self.app.size.width - 8
+        name_width = min(max((len(p.name) for p in self.summaries), default=0), NAME_LIMIT)
+        for index, summary in enumerate(self.summaries):
+            prompt = summary_text(summary, width - 2, name_width)
+            options.replace_option_prompt_at_index(index, prompt)
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:

@@ -14,12 +14,14 @@ from runs_tui.core.records import RunDetails, RunId, RunRow, StepInfo
 from runs_tui.core.status import Status
 from runs_tui.core.text import log_line, one_line
 from runs_tui.ui.render import STATUS_STYLES, status_text, tags_text
+from runs_tui.ui.widgets.fit import PAD, Col, fitted, kept
 
 SPARKS = "▁▂▃▄▅▆▇█"
+TREND, MIN_TREND = 30, 8  # a sparkline's width at most, and the least worth showing
 STEP_ICONS = {"completed": "✔", "failed": "✘", "aborted": "■", "running": "▶", None: "○"}
 
 
-def sparkline(values: list[float], width: int = 30) -> str:
+def sparkline(values: list[float], width: int = TREND) -> str:
     """The last `width` values as block characters, scaled between their min and max."""
     data = values[-width:]
     if not data:
@@ -30,9 +32,10 @@ def sparkline(values: list[float], width: int = 30) -> str:
 
 
 def _grid() -> Table:
+    """Labels (and parameter names) whole, folded onto more lines rather than cut."""
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style=Style(bold=True), no_wrap=True)
-    grid.add_column()
+    grid.add_column(style=Style(bold=True), overflow="fold")
+    grid.add_column(overflow="fold")
     return grid
 
 
@@ -50,7 +53,7 @@ def _safe(value: object) -> Text:
     return Text(one_line(str(value)) if value is not None else "")
 
 
-def info_table(d: RunDetails, at: float) -> Table:
+def info_table(d: RunDetails, at: float, width: int = 0) -> Table:
     r = d.row
     grid = _grid()
     grid.add_row("Run", _safe(f"{run_title(r)}  (id {r.id})"))
@@ -73,25 +76,15 @@ def info_table(d: RunDetails, at: float) -> Table:
     grid.add_row("Run time", _safe(duration(r.run_time(at)) or "—"))
     if r.exit_code is not None:
         grid.add_row("Exit code", _safe(r.exit_code))
-    history = Table(
-        "When",
-        "Who",
-        "Action",
-        "From → To",
-        "Message",
-        box=None,
-        padding=(0, 1),
-        header_style=Style(bold=True),
-    )
+    when, who, action = Col("When", rank=1), Col("Who", rank=3), Col("Action")
+    change, message = Col("From → To", rank=2), Col("Message", name=True)
     for e in d.events:
-        change = f"{e.from_status or ''} → {e.to_status or ''}" if e.to_status else ""
-        history.add_row(
-            _safe(timestamp(e.time)),
-            _safe(e.user),
-            _safe(e.action),
-            _safe(change),
-            _safe(e.message),
-        )
+        when.add(timestamp(e.time))
+        who.add(e.user)
+        action.add(e.action)
+        change.add(f"{e.from_status or ''} → {e.to_status or ''}" if e.to_status else "")
+        message.add(e.message)
+    history = fitted([when, who, action, change, message], width)
     outer = Table.grid()
     outer.add_row(grid)
     outer.add_row(Text(""))
@@ -109,64 +102,53 @@ def params_table(d: RunDetails) -> Table:
     return grid
 
 
-def metrics_table(d: RunDetails) -> Table:
-    table = Table(
-        "Metric",
-        "Last",
-        "Min",
-        "Max",
-        "Step",
-        "Trend",
-        box=None,
-        padding=(0, 1),
-        header_style=Style(bold=True),
-    )
-    for (title, series), m in sorted(d.row.metrics.items()):
-        name = title if title == series else f"{title}/{series}"
-        table.add_row(
-            _safe(name),
-            number(m.last),
-            number(m.min),
-            number(m.max),
-            _safe(m.last_step if m.last_step is not None else ""),
-            Text(sparkline(d.points.get((title, series), [])), style="cyan"),
-        )
-    if not d.row.metrics:
-        table.add_row("—", "no metrics reported", "", "", "", "")
-    return table
+def metrics_table(d: RunDetails, width: int = 0) -> Table:
+    """Names whole first, then Last, Min, Max, Step; the trend takes what width is left
+    (`width` 0: unknown, everything is shown)."""
+    name = Col("Metric", name=True)
+    last, lo, hi = (Col(h, rank=i, right=True) for i, h in enumerate(("Last", "Min", "Max"), 1))
+    step = Col("Step", rank=4, right=True)
+    series = sorted(d.row.metrics.items())
+    if not series:
+        return fitted([Col("Metric", [Text("—")]), Col("", [Text("no metrics reported")])], 0)
+    for (title, part), m in series:
+        name.add(title if title == part else f"{title}/{part}")
+        last.add(number(m.last))
+        lo.add(number(m.min))
+        hi.add(number(m.max))
+        step.add(m.last_step if m.last_step is not None else "")
+    columns = [name, last, lo, hi, step]
+    if width:
+        columns = kept(columns, width)
+    room = width - sum(c.natural + PAD for c in columns) - PAD if width else TREND
+    if room >= MIN_TREND:
+        trend = Col("Trend")
+        for key, _m in series:
+            trend.add(Text(sparkline(d.points.get(key, []), min(room, TREND)), style="cyan"))
+        columns.append(trend)
+    return fitted(columns, 0)
 
 
-def steps_table(d: RunDetails, at: float) -> Table:
-    table = Table(
-        "",
-        "Step",
-        "Status",
-        "Attempt",
-        "Duration",
-        "Exit",
-        "Where",
-        "Note",
-        "After",
-        box=None,
-        padding=(0, 1),
-        header_style=Style(bold=True),
-    )
+def steps_table(d: RunDetails, at: float, width: int = 0) -> Table:
+    """Step names whole first; where the width runs out, what they wait for, where they
+    ran, the attempt and the note give way, in that order."""
+    icon, name, status = Col(""), Col("Step", name=True), Col("Status", rank=1)
+    attempt, took = Col("Attempt", rank=6, right=True), Col("Duration", rank=3, right=True)
+    code, where_ = Col("Exit", rank=2, right=True), Col("Where", rank=7)
+    note, after = Col("Note", rank=5), Col("After", rank=8)
     for s in d.steps:
         style = STATUS_STYLES.get(Status(s.status), Style()) if s.status else Style(dim=True)
         end = s.finished if s.finished is not None else at
-        took = duration(end - s.started) if s.started is not None else ""
-        table.add_row(
-            Text(STEP_ICONS.get(s.status, "?"), style=style),
-            _safe(s.name),
-            Text(s.status.capitalize() if s.status else "not run", style=style),
-            _safe(s.attempt or ""),
-            _safe(took),
-            _safe("" if s.exit_code is None else s.exit_code),
-            _safe(where(s)),
-            Text(one_line(s.message, limit=50), style=Style(dim=True)),
-            _safe(", ".join(s.parents) or "—"),
-        )
-    return table
+        icon.add(Text(STEP_ICONS.get(s.status, "?"), style=style))
+        name.add(s.name)
+        status.add(Text(s.status.capitalize() if s.status else "not run", style=style))
+        attempt.add(s.attempt or "")
+        took.add(duration(end - s.started) if s.started is not None else "")
+        code.add("" if s.exit_code is None else s.exit_code)
+        where_.add(where(s))
+        note.add(Text(one_line(s.message, limit=50), style=Style(dim=True)))
+        after.add(", ".join(s.parents) or "—")
+    return fitted([icon, name, status, attempt, took, code, where_, note, after], width)
 
 
 class DetailsPanel(Vertical):
@@ -176,6 +158,7 @@ class DetailsPanel(Vertical):
         super().__init__(id=id)
         self.run_id: RunId | None = None
         self.last_log = 0
+        self.shown: tuple[RunDetails, float] | None = None  # drawn again at a new width
 
     def compose(self) -> ComposeResult:
         yield Static(id="details-title")
@@ -203,10 +186,8 @@ class DetailsPanel(Vertical):
             status_text(r.status, r.progress),
         )
         title.update(head)
-        self.query_one("#info", Static).update(info_table(d, at))
-        self.query_one("#params", Static).update(params_table(d))
-        self.query_one("#metrics", Static).update(metrics_table(d))
-        self.query_one("#steps", Static).update(steps_table(d, at))
+        self.shown = (d, at)
+        self._tables(d, at)
         console = self.query_one("#console", Log)
         if r.id != self.run_id:
             console.clear()
@@ -219,3 +200,15 @@ class DetailsPanel(Vertical):
                 for e in fresh
             )
             self.last_log = fresh[-1].id
+
+    def _tables(self, d: RunDetails, at: float) -> None:
+        """The tabs' tables for the panel's width, less a scrollbar's."""
+        width = max(self.content_size.width - 2, 1)
+        self.query_one("#info", Static).update(info_table(d, at, width))
+        self.query_one("#params", Static).update(params_table(d))
+        self.query_one("#metrics", Static).update(metrics_table(d, width))
+        self.query_one("#steps", Static).update(steps_table(d, at, width))
+
+    def on_resize(self) -> None:
+        if self.shown is not None:
+            self._tables(*self.shown)

@@ -37,10 +37,21 @@ def header_markers(view: TableView) -> dict[str, str]:
     return out
 
 
+def pinned(columns: Sequence[Column]) -> int:
+    """How many columns stay put when the table scrolls right: the mark column, and RUN
+    when it leads (as ClearML pins its first column). Another leading column is not
+    pinned: it may be wide (TAGS), and a pinned column the user moved RUN away from would
+    say nothing about the row."""
+    return 2 if columns and columns[0].spec == "run" else 1
+
+
 class RunsTable(DataTable[Text]):
     """Runs as rows, column specs as columns."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # the app's `?`, bound here too so that the footer shows it first (after enter,
+        # which DataTable binds first)
+        Binding("question_mark", "app.help", "Help", key_display="?", id="help"),
         Binding("enter", "screen.details", "Details", id="details"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
@@ -50,6 +61,7 @@ class RunsTable(DataTable[Text]):
     DEFAULT_CSS = """
     RunsTable > .runs-table--cursor-row { background: $boost; }
     RunsTable > .runs-table--marked { background: $accent 25%; }
+    RunsTable > .datatable--fixed { background: $panel; }
     """
 
     def __init__(self, **kwargs: object) -> None:
@@ -95,6 +107,7 @@ class RunsTable(DataTable[Text]):
         self.precise = set(precise or set())
         self.markers = dict(markers or {})
         self.clear(columns=True)
+        self.fixed_columns = pinned(self.columns_shown)
         self.add_column(Text(" "), key=MARK_KEY, width=1)
         for column in self.columns_shown:
             self.add_column(
@@ -223,6 +236,8 @@ class RunsTable(DataTable[Text]):
         widths = [c.get_render_width(self) for c in self.ordered_columns[: column_index + 1]]
         y = row_index + (self.header_height if self.show_header else 0)
         region = Region(sum(widths[:-1]), y, widths[-1], 1)
+        if column_index < self.fixed_columns:  # pinned: scrolls up and down only
+            return region.translate((0, -int(self.scroll_y)))
         return region.translate(-self.scroll_offset)
 
     def _rebuild(

@@ -11,31 +11,40 @@ from rich.text import Span, Text
 from textual.widgets import Static
 
 from runs_tui.core.columns import Column
-from runs_tui.core.fmt import number, param_text, timestamp
+from runs_tui.core.fmt import duration, number, param_text, plural, timestamp
 from runs_tui.core.records import RunRow
 from runs_tui.core.status import Status
 from runs_tui.core.text import one_line
 
 
 def cell_detail(row: RunRow | None, column: Column | None, at: float) -> str:
-    """The cursor cell's exact value: a date-time, a precise float, the full text."""
+    """The cursor cell after its header: its exact value, and a run time also as the
+    table shows it ("RUN TIME: 1h 07m (4032.05… s)"): raw seconds alone read as noise."""
     if row is None or column is None:
         return ""
+    exact = cell_value(row, column, at)
     value = row.value(column, at)
-    label = column.header
+    if column.source == "builtin" and column.name == "run_time" and value is not None:
+        return f"{column.header}: {duration(value)} ({exact} s)"
+    return f"{column.header}: {exact}"
+
+
+def cell_value(row: RunRow, column: Column, at: float) -> str:
+    """A cell's exact value, what `y` copies: a date-time, a precise float, the full text."""
+    value = row.value(column, at)
     if value is None:
-        return f"{label}: —"
+        return "—"
     if column.source == "builtin" and column.name in ("started", "updated"):
-        return f"{label}: {timestamp(value)}"
+        return timestamp(value)
     if column.source == "builtin" and column.name == "status":
-        return f"{label}: {Status(value).label}"
+        return Status(value).label
     if column.source == "builtin" and column.name == "tags":
-        return f"{label}: {', '.join(value)}"
+        return ", ".join(value)
     if isinstance(value, float):
-        return f"{label}: {number(value, precise=True)}"
+        return number(value, precise=True)
     if column.is_param:
-        return f"{label}: {param_text(value, precise=True)}"
-    return f"{label}: {value}"
+        return param_text(value, precise=True)
+    return str(value)
 
 
 class StatusLine(Static):
@@ -56,23 +65,24 @@ class StatusLine(Static):
         extra: str = "",
     ) -> None:
         left = Text()
+        if paused:  # first: however narrow the line, the badge is not cut
+            left.append("⏸ PAUSED", Style(color="black", bgcolor="yellow", bold=True))
+            left.append(" · ")
         if total is None or everything is None:  # the rows are in, their count is not
             left.append(f"{loaded:,} of … runs", Style(bold=True))
             left.append(" · counting…", Style(dim=True))
         else:
-            left.append(f"{loaded:,} of {total:,} runs", Style(bold=True))
+            left.append(f"{loaded:,} of {plural(total, 'run')}", Style(bold=True))
         if total is not None and everything is not None and everything != total:
             left.append(f" · {total:,} of {everything:,} match", Style(color="yellow"))
         if extra:
             left.append(f" · {extra}")
         if updated is not None:
             left.append(f" · updated {datetime.fromtimestamp(updated):%H:%M:%S}")
-        if paused:
-            left.append(" · ")
-            left.append("⏸ PAUSED", Style(color="black", bgcolor="yellow", bold=True))
-        grid = Table.grid(expand=True)
-        grid.add_column(ratio=1, no_wrap=True)
-        grid.add_column(justify="right", no_wrap=True, max_width=80)
+        # The counts keep their width; the cursor cell (name first) gets what is left.
+        grid = Table.grid(expand=True, padding=(0, 1))
+        grid.add_column(no_wrap=True, min_width=left.cell_len)
+        grid.add_column(justify="right", no_wrap=True, ratio=1, overflow="ellipsis")
         right = Text(one_line(detail, limit=80), style=Style(dim=True))
         grid.add_row(left, right)
         plain = f"{left.plain} | {right.plain}"
