@@ -417,7 +417,8 @@ async def test_abort_many_confirms_with_hidden_count_then_reports(store: Store, 
         after = states(store, ids)
         assert [after[i] for i in ids] == ["aborted"] * 5 + ["completed"] * 3 + ["failed"] * 4
         assert table(pilot).marks == set(ids), "marks stay after an abort"
-        assert " · a Abort 0 · c Continue 5 · c Retry 4 ·" in bar(pilot)
+        # 120 columns cannot hold every action with the hidden note: Abort 0 gives way
+        assert ") · c Continue 5 · c Retry 4 ·" in bar(pilot)
 
 
 async def test_a_run_that_changed_meanwhile_is_reported_never_forced(store: Store, simple: str):

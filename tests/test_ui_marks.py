@@ -96,3 +96,22 @@ async def test_a_marked_run_leaving_the_filter_counts_as_hidden(store: Store, si
         assert source.read[before:] == [1]
         assert "5 marked (1 hidden by the filter)" in status_line(pilot)
         assert bar(pilot).startswith(" 5 marked (1 hidden by the filter)")
+
+
+async def test_at_80_columns_the_bar_keeps_menu_and_clear_leaving_out_empty_actions(
+    store: Store, simple: str
+):
+    make_runs(store, simple, ["failed", "completed", "running"])
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "space")
+        await settle(pilot)
+        shown = bar(pilot)
+        assert shown.endswith("m menu · esc clear") and len(shown) <= 80, shown
+        assert "Continue 0" not in shown, "an action no marked run allows gives way"
+    async with make_app(store).run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "space")
+        await settle(pilot)
+        assert "Continue 0" in bar(pilot), "wide enough: every action, with its count"
