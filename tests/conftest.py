@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -100,3 +100,31 @@ def pg_url() -> Iterator[str]:
         with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+@pytest.fixture
+def cli(
+    capsys: pytest.CaptureFixture[str], db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., tuple[int, str, str]]:
+    """`main(argv)` in this process against the test's database: (code, stdout, stderr)."""
+    from runs_tui.cli import main
+
+    monkeypatch.setenv("RUNS_TUI_DB", str(db_path))
+
+    def call(*argv: str) -> tuple[int, str, str]:
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 2
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return call
+
+
+@pytest.fixture
+def train(store: Store, tmp_path: Path) -> str:
+    """The pipeline `train` (tests/cli_runs.py), registered; its name."""
+    from cli_runs import register_train
+
+    return register_train(store, tmp_path)

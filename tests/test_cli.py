@@ -18,7 +18,6 @@ import pytest
 from sqlmodel import col, select, update
 from support import ROOT, run_cli
 
-from runs_tui.cli import main
 from runs_tui.core import ops
 from runs_tui.core.db import Store, open_store
 from runs_tui.core.models import Event, Metric, Run, RunParam, RunTag
@@ -35,22 +34,6 @@ name = "bad"
 [[steps]]
 name = "only"
 """
-
-
-@pytest.fixture
-def cli(capsys, db_path, monkeypatch):
-    """Run `main(argv)` against the test's database; (exit code, stdout, stderr)."""
-    monkeypatch.setenv("RUNS_TUI_DB", str(db_path))
-
-    def call(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 2
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
 
 
 def set_state(store: Store, run_id: int, status: str, **values: object) -> None:

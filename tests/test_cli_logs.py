@@ -17,7 +17,6 @@ from support import wait_for
 from runs_tui.agent import claims
 from runs_tui.agent.outage import Outage
 from runs_tui.agent.writer import RunWriter
-from runs_tui.cli import main
 from runs_tui.cli_logs import PAGE
 from runs_tui.core import ops
 from runs_tui.core.db import Store, open_store
@@ -32,26 +31,6 @@ ALL = [
     f"[fit] bad {SAFE_HOSTILE}",
     "[fit!] Traceback: boom",
 ]
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], db_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("RUNS_TUI_DB", str(db_path))
-
-    def call(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 2
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
-
-
-@pytest.fixture
-def train(store: Store, tmp_path: Path) -> str:
-    return register_train(store, tmp_path)
 
 
 def test_logs_prints_every_line_made_safe(cli, store, train):

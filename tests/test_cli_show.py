@@ -7,40 +7,17 @@ from __future__ import annotations
 import json
 import re
 import sys
-from pathlib import Path
 
 import pytest
-from cli_runs import HOSTILE, claimed, failed_run, register_train
+from cli_runs import HOSTILE, claimed, failed_run
 from support import pipeline_toml, run_cli
 
-from runs_tui.cli import main
 from runs_tui.core import ops
-from runs_tui.core.db import Store
 from runs_tui.core.registry import register
 
 # What a terminal acts on: C0 (but newline), DEL and C1.
 RAW_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 SAFE_HOSTILE = "a\u241b[31mb\\x9bc\u2407d\u241b]52;c;aGk=\u2407e"
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], db_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("RUNS_TUI_DB", str(db_path))
-
-    def call(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 2
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
-
-
-@pytest.fixture
-def train(store: Store, tmp_path: Path) -> str:
-    return register_train(store, tmp_path)
 
 
 def fields(out: str) -> list[list[str]]:

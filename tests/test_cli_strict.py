@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -17,27 +16,10 @@ from support import run_cli
 from runs_tui.agent import claims
 from runs_tui.agent.outage import Outage
 from runs_tui.agent.writer import RunWriter
-from runs_tui.cli import main
 from runs_tui.core import ops
 from runs_tui.core.db import Store
 from runs_tui.core.models import RUN
 from runs_tui.core.status import Status
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], db_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """`main(argv)` in this process against the test's database: (code, stdout, stderr)."""
-    monkeypatch.setenv("RUNS_TUI_DB", str(db_path))
-
-    def call(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 2
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
 
 
 def runs_in(store: Store) -> int:
