@@ -44,6 +44,8 @@ def one_error_line(err: str) -> str:
         (["ls", "--columns", "run,,status"], "'run,,status'"),
         (["ls", "--columns", "run,status,"], "'run,status,'"),
         (["ls", "--columns", ""], "no columns in ''"),
+        (["--columns", ""], "no columns in ''"),  # the app's own: refused before it opens
+        (["--columns", "run,,status"], "'run,,status'"),
         (["ls", "--format", "xml"], "'xml'"),
         (["ls", "--limit", "abc"], "'abc'"),
     ],

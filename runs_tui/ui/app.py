@@ -180,7 +180,7 @@ def run_app(
     db: str | None, pipeline: str | None = None, view: str | None = None, columns: str | None = None
 ) -> int:
     """Open the app; bad `columns` are refused (exit 2) before the screen is taken over."""
-    shown = parse_columns(columns) if columns else None
+    shown = parse_columns(columns) if columns is not None else None
     opened = TableView.from_string(view) if view is not None else None
     source = open_source(db)
     # What is loaded by now (Textual, SQLAlchemy, the source: some 60,000 objects) lives as
