@@ -42,7 +42,9 @@ def _style_codes_as_in_a_new_process() -> Iterator[None]:
     (`Style._ansi`) by whatever color system first rendered it in the process; the lean
     output computes them for the console's own. In one app's process that is one system,
     but earlier tests of this worker (screenshots) used others: forget the cached codes,
-    so that the reference is what Textual writes in a process of its own."""
+    so that the reference is what Textual writes in a process of its own. Objects an
+    earlier test froze (`gc.freeze()`, as `ls` and the app do) are not listed: unfreeze."""
+    gc.unfreeze()
     for obj in gc.get_objects():
         if isinstance(obj, Style):
             obj._ansi = None
