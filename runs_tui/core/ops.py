@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from runs_tui.core.actions import eligible, why_not
+from runs_tui.core.actions import aborts_first, eligible, why_not
 from runs_tui.core.db import Store, chunked, now
 from runs_tui.core.models import Event, Pipeline, Run, RunParam, RunTag
 from runs_tui.core.pipelines import PipelineDef, format_value, resolve_params
@@ -200,7 +200,7 @@ def _transition_values(
         }
     if action is Action.ARCHIVE:
         values: dict[str, Any] = {"archived": True, "updated": t}
-        if run.status in (Status.PENDING, Status.RUNNING):
+        if aborts_first(action, run.status):  # what the confirmation named
             values |= {
                 "status": Status.ABORTED,
                 "finished": t,
