@@ -15,9 +15,10 @@ new process each time, so the import is counted):
 - the same sorted by m:loss/val:last (missing values last)
 
 Floor: `sqlite3 -csv DB SQL` / `psql -c "COPY (SQL) TO STDOUT CSV"` of the same columns in
-the same order (tags joined by the database, times made ISO 8601 by the database).
-Median wall time of --reps after one warm-up each, with the CPU time of the process
-(user + system). Target: each export within 3x its floor.
+the same order (tags joined by the database, times made ISO 8601 by the database), and
+what `ls` writes after them for every run (its header says: `reason`).
+Median wall time of --reps after one warm-up each, ls and floor taking turns, with the
+CPU time of the process (user + system). Target: each export within 3x its floor.
 
 Usage: python bench/export.py [--runs 100000] [--data DIR] [--rebuild] [--reps 5]
                               [--pg ADMIN_URL | --no-pg]
@@ -35,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,8 +75,15 @@ CASES = (
 )
 
 
-def floor_sql(case: Case, sqlite: bool) -> str:
-    """The query a person would write for the case's columns, in the case's order."""
+# What `ls` writes after the asked columns, for every run (the floor writes it too).
+EXTRA = {
+    "reason": "CASE WHEN r.status IN ('failed', 'aborted') THEN nullif(r.status_message, '') END"
+}
+
+
+def floor_sql(case: Case, sqlite: bool, extra: Sequence[str] = ()) -> str:
+    """The query a person would write for the case's columns, in the case's order, then
+    `extra` (what `ls` writes after them: its header says)."""
 
     def iso(col: str) -> str:
         if sqlite:
@@ -115,6 +124,7 @@ def floor_sql(case: Case, sqlite: bool) -> str:
             cells.append(f"coalesce(r.finished, {AT}) - r.started")
         else:
             cells.append(f'r."{spec}"')
+    cells.extend(EXTRA[field] for field in extra)
     where = "NOT r.archived" + (
         " AND r.pipeline_id = p.id AND p.name = 'train-resnet'" * case.pipeline
     )
@@ -124,38 +134,49 @@ def floor_sql(case: Case, sqlite: bool) -> str:
     return f"SELECT {', '.join(cells)} FROM run r {' '.join(joins)} WHERE {where} ORDER BY {order}"
 
 
-def timed(argv: list[str], reps: int, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Median wall and CPU seconds of `argv` with stdout to /dev/null, after a warm-up."""
-    walls: list[float] = []
-    cpus: list[float] = []
+def timed(commands: list[list[str]], reps: int) -> list[tuple[float, float]]:
+    """Median wall and CPU seconds of each command with stdout to /dev/null, after a
+    warm-up each; the commands take turns (ls, floor, ls, floor, ...), so that a shared
+    machine slowing down or speeding up weighs on both alike."""
+    walls: list[list[float]] = [[] for _ in commands]
+    cpus: list[list[float]] = [[] for _ in commands]
     for i in range(reps + 1):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, env=env)
-        wall = time.perf_counter() - t
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if i:
-            walls.append(wall)
-            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return statistics.median(walls), statistics.median(cpus)
+        for argv, wall_of, cpu_of in zip(commands, walls, cpus, strict=True):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t = time.perf_counter()
+            subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
+            wall = time.perf_counter() - t
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if i:
+                wall_of.append(wall)
+                cpu_of.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return [(statistics.median(w), statistics.median(c)) for w, c in zip(walls, cpus, strict=True)]
 
 
-def lines_of(argv: list[str]) -> int:
-    out = subprocess.run(argv, capture_output=True, check=True, text=True).stdout
-    return out.count("\n")
+def output_of(argv: list[str]) -> str:
+    return subprocess.run(argv, capture_output=True, check=True, text=True).stdout
+
+
+def extra_fields(case: Case, header: str) -> list[str]:
+    """The fields `ls` wrote after the case's columns (none asked for them)."""
+    asked = ([] if case.pipeline else ["pipeline"]) + ["id", *case.columns.split(",")]
+    fields = header.split(",")
+    if fields[: len(asked)] != asked or not set(fields[len(asked) :]) <= EXTRA.keys():
+        raise SystemExit(f"{case.label}: ls wrote the header {header!r}, not {asked}")
+    return fields[len(asked) :]
 
 
 def measure(db: str, floor: list[str], sqlite: bool, reps: int) -> list[str]:
     rows = []
     for case in CASES:
         ls = [sys.executable, "-m", "runs_tui", "ls", *case.args, "--db", db, "--format", "csv"]
-        sql = floor_sql(case, sqlite)
+        written = output_of(ls)
+        sql = floor_sql(case, sqlite, extra_fields(case, written.split("\n", 1)[0]))
         floor_argv = [*floor, sql] if sqlite else [*floor, f"COPY ({sql}) TO STDOUT CSV"]
-        got, want = lines_of(ls), lines_of(floor_argv) + 1  # + ls's header line
+        got, want = written.count("\n"), output_of(floor_argv).count("\n") + 1  # + header
         if got != want:
             raise SystemExit(f"{case.label}: ls wrote {got} lines, the floor {want}")
-        wall, cpu = timed(ls, reps)
-        floor_wall, floor_cpu = timed(floor_argv, reps)
+        (wall, cpu), (floor_wall, floor_cpu) = timed([ls, floor_argv], reps)
         ratio = wall / floor_wall
         rows.append(
             f"| {case.label} | {wall:.2f} s ({cpu:.2f} CPU) | {floor_wall:.2f} s "

@@ -277,7 +277,13 @@ def _dispatch(args: argparse.Namespace) -> int:
             )
         finally:
             gc.enable()
-    source = open_source(db)
+    # Likewise while the source opens, which imports SQLAlchemy and the driver: 0.02 s less
+    # before the first row of `ls`.
+    gc.disable()
+    try:
+        source = open_source(db)
+    finally:
+        gc.enable()
     try:
         return _command(source, args)
     finally:

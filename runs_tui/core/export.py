@@ -7,14 +7,14 @@ starts with `'` instead."""
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from operator import attrgetter
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from runs_tui.core.columns import Column
 from runs_tui.core.fmt import param_number, record_value
@@ -51,6 +51,7 @@ FORMULA = re.compile(r"\|[=+\-@]")
 
 Record = list[Any]
 Page = Sequence[Sequence[Any]]
+T = TypeVar("T")
 
 
 def write(
@@ -72,19 +73,33 @@ def write(
     heads = fields + [c.spec for c in columns]
     skip = 0 if with_pipeline else 1  # a record starts with the pipeline's name
     if fmt == "csv":
-        return _write_csv(source.csv_records(q, columns, PAGE), skip, heads, columns, out)
-    pages = source.records(q, columns, PAGE)
+        with _ended(source.csv_records(q, columns, PAGE)) as pages:
+            return _write_csv(pages, skip, heads, columns, out)
     finish = [*(_same for _ in fields), *(_json_value(c) for c in columns)]
     n = 0
     out.write("[")
-    for page in pages:
-        for record in page:
-            values = [f(v) for f, v in zip(finish, record[skip:], strict=True)]
-            out.write(",\n " if n else "\n ")
-            out.write(json.dumps(dict(zip(heads, values, strict=True))))
-            n += 1
+    with _ended(source.records(q, columns, PAGE)) as json_pages:
+        for page in json_pages:
+            for record in page:
+                values = [f(v) for f, v in zip(finish, record[skip:], strict=True)]
+                out.write(",\n " if n else "\n ")
+                out.write(json.dumps(dict(zip(heads, values, strict=True))))
+                n += 1
     out.write("\n]\n" if n else "]\n")
     return n
+
+
+@contextmanager
+def _ended(pages: Iterator[T]) -> Iterator[Iterator[T]]:
+    """A source's pages, closed as soon as the writing stops however it stops (a reader
+    gone, ^C): the source's statement ends then, not whenever the generator is collected
+    (a traceback can hold it past the source's close)."""
+    try:
+        yield pages
+    finally:
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()
 
 
 def records_of(
@@ -121,8 +136,8 @@ def _write_csv(
     for i, column in enumerate(columns, first):
         if not _plain(column):
             fixes[i] = _param_cell if column.is_param else csv_cell
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    lines = _Lines()
+    writer = csv.writer(lines, lineterminator="\n")
     writer.writerow([csv_cell(h) for h in heads])
     n = 0
     for page in pages:
@@ -136,14 +151,26 @@ def _write_csv(
             records = made
         writer.writerows(records)
         n += len(records)
-        out.write(buffer.getvalue())
-        buffer.seek(0)
-        buffer.truncate()
-    out.write(buffer.getvalue())
+        out.write(lines.take())
+    out.write(lines.take())
     return n
 
 
-def _suspect(cells: list[Any]) -> bool:
+class _Lines:
+    """What csv.writer writes (a line a call), kept as a list and joined once a page:
+    cheaper than an io.StringIO's write() per line (0.02 s at 100,000 runs)."""
+
+    def __init__(self) -> None:
+        self.held: list[str] = []
+        self.write = self.held.append
+
+    def take(self) -> str:
+        text = "".join(self.held)
+        self.held.clear()
+        return text
+
+
+def _suspect(cells: Sequence[Any]) -> bool:
     """Whether a cell of a column's page may need changing: a control character, or a
     start that a spreadsheet reads as a formula."""
     text = "|" + "|".join(filter(None, cells))

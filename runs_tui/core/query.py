@@ -226,22 +226,32 @@ def order_clauses(terms: Sequence[Term]) -> list[Any]:
 
 
 def order_terms(
-    stmt: Select[Any], keys: Sequence[SortKey], store: Store, at: float, first_alias: int = 0
+    stmt: Select[Any],
+    keys: Sequence[SortKey],
+    store: Store,
+    at: float,
+    first_alias: int = 0,
+    joins: dict[Any, Any] | None = None,
 ) -> tuple[Select[Any], list[Term]]:
     """`stmt` joined to what `keys` sort on, and the terms of the order they make (missing
     values last), then the newest run first: the run number, then the id (unique).
     A hyperparameter is two terms, its number then its text: numbers come before text,
-    and a run without it has neither."""
+    and a run without it has neither. `joins`, when given, receives the alias joined
+    for each metric series ((title, series)) and parameter (its name), for a caller that
+    selects their values too (`cells`): one join each, not a second for the sort."""
     terms: list[Term] = []
+    joins = {} if joins is None else joins
     for i, key in enumerate(keys, first_alias):
         column = parse_column(key.column)
         if column.is_metric:
             m = METRIC.alias(f"m{i}")
             stmt = stmt.outerjoin(m, _metric_on(m, column))
+            joins.setdefault((column.title, column.series), m)
             exprs: list[ColumnElement[Any]] = [m.c[column.agg]]
         elif column.is_param:
             p = PARAM.alias(f"p{i}")
             stmt = stmt.outerjoin(p, and_(p.c.run_id == RUN.c.id, p.c.key == column.name))
+            joins.setdefault(column.name, p)
             exprs = [p.c.num, _text(p.c.value, store)]
         else:
             expr = _builtin(column.name, at)

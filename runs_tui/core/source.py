@@ -159,8 +159,9 @@ class RunSource(Protocol):
         self, q: RunQuery, columns: Sequence[Column], page: int = 1000
     ) -> Iterator[Sequence[Sequence[Any]]]:
         """`records` as CSV writes them: tags as one text (sorted, joined by "; ", None
-        for none), a record any sequence (a database's row as it comes). A source with no
-        faster way returns `export.csv_records_of(self.records(q, columns, page), columns)`."""
+        for none), a number either itself or the text csv.writer writes for it (`str`),
+        a record any sequence (a database's row as it comes). A source with no faster
+        way returns `export.csv_records_of(self.records(q, columns, page), columns)`."""
         ...
 
     def ids(self, q: RunQuery) -> list[RunId]:
