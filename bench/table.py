@@ -864,6 +864,18 @@ SCENARIOS = (  # (script, its arguments, what it shows and the target)
         "start -> first frame -> exit: <= 1.3x the bare app with a 1k-row"
         " DataTable; --help <= 1.5x `import textual`",
     ),
+    (
+        "plot.py",
+        [],
+        "plot of 3 runs x 100,000 points, thinned to the chart's width: < 100 ms CPU"
+        " after the data is loaded (issue 14)",
+    ),
+    (
+        "compare.py",
+        [],
+        "issue 14: compare (d) of 8 runs with 200 parameters and 50 metrics each:"
+        " < 100 ms of CPU after the data is loaded (build the model, draw the table)",
+    ),
 )
 
 

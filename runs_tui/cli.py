@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from runs_tui.agent.output import MAX_LINE
+from runs_tui.cli_compare import add_compare_parser, cmd_compare
 from runs_tui.cli_logs import add_logs_parser, cmd_logs
+from runs_tui.cli_read_only import add_read_only_argument, read_only, refuse_writes
 from runs_tui.cli_show import add_show_parser, cmd_show
 from runs_tui.core.actions import ACTIONS, cli_specs
 from runs_tui.core.source import RunSource, SourceError
@@ -58,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         help="database path or SQLAlchemy URL (default: RUNS_TUI_DB, "
         "else runs.db in the user data dir)",
     )
+    add_read_only_argument(common)
     parser = _Parser(
         prog="runs-tui", parents=[common], description="The pipeline runs table, in a terminal."
     )
@@ -100,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     add_ls_arguments(sub.add_parser("ls", parents=[common], help="list runs"))
     add_show_parser(sub, common)
     add_logs_parser(sub, common)
+    add_compare_parser(sub, common)
 
     for spec in cli_specs():
         act = sub.add_parser(spec.cli, parents=[common], help=f"{spec.cli} runs (id or PIPELINE#N)")
@@ -261,6 +265,7 @@ def _stdout_to_devnull() -> None:
 
 def _dispatch(args: argparse.Namespace) -> int:
     db = getattr(args, "db", None)
+    refuse_writes(args)
     if args.command == "demo":
         from runs_tui.demo import start_demo
 
@@ -272,9 +277,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         try:
             from runs_tui.ui.app import run_app
 
-            return run_app(
-                db, pipeline=args.app_pipeline, view=args.app_view, columns=args.app_columns
-            )
+            return run_app(db, args.app_pipeline, args.app_view, args.app_columns, read_only(args))
         finally:
             gc.enable()
     # Likewise while the source opens, which imports SQLAlchemy and the driver: 0.02 s less
@@ -303,12 +306,9 @@ def _command(source: RunSource, args: argparse.Namespace) -> int:
         for key, value in new.params.items():
             print(one_line(f"  {key} = {format_value(value)}"))
         return EXIT_OK
-    if args.command == "ls":
-        return cmd_ls(source, args)
-    if args.command == "show":
-        return cmd_show(source, args)
-    if args.command == "logs":
-        return cmd_logs(source, args)
+    reader = {"ls": cmd_ls, "show": cmd_show, "compare": cmd_compare, "logs": cmd_logs}
+    if args.command in reader:  # commands that read, each in its module
+        return reader[args.command](source, args)
     if args.command == "agent":
         return _agent(source, args)
     if args.command == "tag":

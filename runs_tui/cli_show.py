@@ -15,6 +15,7 @@ from typing import Any
 from runs_tui.core.fmt import (
     LABELS,
     ago,
+    at_step,
     duration,
     iso,
     number,
@@ -98,6 +99,8 @@ def show_record(d: RunDetails, at: float) -> dict[str, Any]:
                 "min": m.min,
                 "max": m.max,
                 "step": m.last_step,
+                "min_step": m.min_step,
+                "max_step": m.max_step,
             }
             for (title, series), m in sorted(r.metrics.items())
         },
@@ -142,8 +145,8 @@ def print_show(d: RunDetails, at: float) -> None:
         [
             one_line(metric_name(title, series)),
             number(m.last),
-            number(m.min),
-            number(m.max),
+            at_step(m.min, m.min_step),
+            at_step(m.max, m.max_step),
             "" if m.last_step is None else str(m.last_step),
         ]
         for (title, series), m in sorted(r.metrics.items())

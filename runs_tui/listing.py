@@ -12,6 +12,7 @@ from itertools import islice
 from runs_tui.core import export
 from runs_tui.core.columns import REASON, Column, parse_column, parse_columns
 from runs_tui.core.fmt import cell
+from runs_tui.core.overview import overview_view
 from runs_tui.core.records import RunQuery, RunRow, SortKey, TagFilter, ValueFilter
 from runs_tui.core.source import RunSource
 from runs_tui.core.status import Status
@@ -23,6 +24,12 @@ CELL_LIMIT = 40
 
 def add_ls_arguments(ls: argparse.ArgumentParser) -> None:
     ls.add_argument("pipeline", nargs="?", help="a pipeline name (default: every pipeline)")
+    ls.add_argument(
+        "--all-pipelines",
+        action="store_true",
+        help="the app's overview (O): every pipeline's Running and Failed runs of the last "
+        "24 h, newest change first (other options narrow or replace it)",
+    )
     ls.add_argument(
         "--status",
         action="append",
@@ -67,10 +74,14 @@ def add_ls_arguments(ls: argparse.ArgumentParser) -> None:
 def build_query(source: RunSource, args: argparse.Namespace) -> tuple[RunQuery, list[Column]]:
     """The query and columns the arguments describe (on top of `--view`, when given);
     errors name the bad value."""
-    view = TableView.from_string(args.view) if args.view else TableView()
+    if args.all_pipelines and args.pipeline:
+        raise ValueError(f"--all-pipelines lists every pipeline, not {args.pipeline!r}")
+    base = overview_view(time.time()) if args.all_pipelines else TableView()
+    view = TableView.from_string(args.view) if args.view else base
     pipeline_id = source.pipeline(args.pipeline).id if args.pipeline else None
     filters = list(view.filters)
-    if args.status:
+    if args.status:  # in place of the view's own
+        filters = [f for f in filters if f.column != "status"]
         filters.append(ValueFilter("status", frozenset(Status.parse(s).value for s in args.status)))
     tags = view.tags
     if args.tag or args.not_tag:
@@ -100,7 +111,8 @@ def build_query(source: RunSource, args: argparse.Namespace) -> tuple[RunQuery, 
 
 def cmd_ls(source: RunSource, args: argparse.Namespace) -> int:
     q, columns = build_query(source, args)
-    with_pipeline = args.pipeline is None
+    # Every pipeline's runs say whose they are, unless a column already does.
+    with_pipeline = args.pipeline is None and all(c.spec != "pipeline" for c in columns)
     if args.format != "table":
         # What the process holds so far lives until it exits: out of the collector's way,
         # whose passes over the rows of a large export would scan it again and again.

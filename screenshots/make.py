@@ -34,12 +34,29 @@ async def keys(pilot: Pilot[None], *pressed: str) -> None:
     await settle(pilot)
 
 
+async def at_error(pilot: Pilot[None]) -> None:
+    """`E` on the first Failed run."""
+    from runs_tui.ui.widgets.runs_table import RunsTable
+
+    await settle(pilot)
+    table = pilot.app.screen.query_one(RunsTable)
+    failed = next(i for i, r in enumerate(table.order) if table.rows_by_id[r].status == "failed")
+    await keys(pilot, *["down"] * failed, "E")
+
+
 SHOTS: dict[str, Steps] = {
     "table": settle,
     "details-pane": lambda p: keys(p, "down", "down", "down", "enter"),
     "details-view": lambda p: keys(p, "down", "down", "down", "down", "v"),
     "help": lambda p: keys(p, "question_mark"),
     "table-80x24": lambda p: keys(p, "down", "down", "down", "enter"),
+    "compare": lambda p: keys(p, "space", "space", "space", "down", "space", "space", "d"),
+    # three marked runs, then loss/val from the picker (the third metric)
+    "plot": lambda p: keys(
+        p, *["down"] * 4, "space", "space", "space", "g", "down", "down", "enter"
+    ),
+    "overview": lambda p: keys(p, "O"),
+    "console": at_error,
 }
 SIZES = {"table-80x24": (80, 24)}  # the others are taken at SIZE
 

@@ -69,9 +69,56 @@ async def export_dialog(pilot: Pilot[None]) -> None:
     assert_reachable(pilot)
 
 
+async def console_at_error(pilot: Pilot[None]) -> None:
+    """`E` on the first Failed run: its console at the traceback (tests/test_ui_console.py)."""
+    await laid_out(pilot)
+    t = table(pilot)
+    failed = next(i for i, run_id in enumerate(t.order) if t.rows_by_id[run_id].status == "failed")
+    await pilot.press(*["down"] * failed, "E")
+    await steady(pilot)
+    assert_reachable(pilot)
+
+
+async def plot_of_three(pilot: Pilot[None]) -> None:
+    """`g` on three marked runs (#20, #19, #18), loss/val picked: their lines overlaid."""
+    from runs_tui.ui.screens.plot import PlotScreen
+
+    await laid_out(pilot)
+    await pilot.press(*["down"] * 4, "space", "space", "space", "g")
+    await steady(pilot)
+    await pilot.press("down", "down", "enter")  # accuracy/val, loss/train, loss/val
+    for _ in range(600):
+        await steady(pilot)
+        screen = pilot.app.screen
+        if isinstance(screen, PlotScreen) and len(screen.lines) == 3:
+            break
+    assert_reachable(pilot)
+
+
+async def plot_metric_picker(pilot: Pilot[None]) -> None:
+    await plot_of_three(pilot)
+    await pilot.press("m")
+    await steady(pilot)
+    assert_fits(pilot)
+    assert_reachable(pilot)
+
+
+async def console_save(pilot: Pilot[None]) -> None:
+    """`s` in the console; the suggested file is in the current folder: a fixed one."""
+    await console_at_error(pilot)
+    await pilot.press("s")
+    await steady(pilot)
+    pilot.app.screen.query_one("#save-path", Input).value = "/tmp/train-resnet-21-train.log"
+    await steady(pilot)
+    assert_fits(pilot)
+    assert_reachable(pilot)
+
+
 MARK_FIVE = ("space", "space", "space", "down", "space", "space")
 
 SCREENS: dict[str, Steps] = {
+    "plot": plot_of_three,
+    "plot_metric_picker": plot_metric_picker,
     "table": keys(),
     "table_scrolled_right": keys(*["right"] * 12),
     "details_pane": keys("down", "down", "down", "enter"),
@@ -92,4 +139,8 @@ SCREENS: dict[str, Steps] = {
     "action_menu": keys(*MARK_FIVE, "m"),
     "selection_menu": keys("asterisk"),
     "confirm": keys(*MARK_FIVE, "a"),
+    "console": console_at_error,
+    "console_save": console_save,
+    "overview": keys("O"),
+    "compare": keys(*MARK_FIVE, "d"),
 }

@@ -102,6 +102,10 @@ class RunSpec:
     updated: float
     logs: tuple[tuple[str, str, str], ...] = ()
     steps: dict[str, str] = field(default_factory=dict)
+    # metric points (step, value) per series, in the order reported
+    points: dict[tuple[str, str], tuple[tuple[int | None, float], ...]] = field(
+        default_factory=dict
+    )
 
     def run_time(self, at: float) -> float | None:
         if self.started is None:
@@ -192,12 +196,17 @@ def _train_run(i: int, g: int) -> RunSpec:
         Status.RUNNING: {"prepare": "completed", "fit": "running"},
     }.get(status, {})
     logs = ()
+    points: dict[tuple[str, str], tuple[tuple[int | None, float], ...]] = {}
     if i == 2:
         logs = (
             ("prepare", "stdout", "loading data"),
             ("fit", "stdout", "epoch 1 loss 0.5"),
             ("fit", "stderr", "warning: slow disk"),
         )
+        points = {
+            ("loss", "train"): ((0, 2.0), (10, 1.5), (None, 1.25), (20, 2 / 3)),
+            ("acc", "acc"): ((5, 0.5),),
+        }
     return RunSpec(
         key=f"train#{i + 1}",
         pipeline="train",
@@ -216,6 +225,7 @@ def _train_run(i: int, g: int) -> RunSpec:
         updated=(finished or started or created) + 1,
         logs=logs,
         steps=steps,
+        points=points,
     )
 
 
@@ -450,7 +460,10 @@ class SourceKind:
     `seed(url, data)` writes `data` into it and returns the source opened by URL and the
     source's id of each run by key; `vanish(url)` makes the instance go away under an
     open source. `reports` says what the seeder writes and the source shows back:
-    "numbers" (`PIPELINE#N`), "steps", "logs", "events"."""
+    "numbers" (`PIPELINE#N`), "steps", "logs", "events", "points" (metric histories),
+    "queues", "archived-tags" (tags of archived runs change). `fit(data)` is the dataset
+    as the kind can hold it (an MLflow server has no queues, no run numbers): the model
+    answers for that."""
 
     name: str
     instance: Callable[[Path], AbstractContextManager[str]]
@@ -458,6 +471,7 @@ class SourceKind:
     vanish: Callable[[str], None]
     reports: frozenset[str] = frozenset()
     marks: tuple[pytest.MarkDecorator, ...] = ()
+    fit: Callable[[Dataset], Dataset] = lambda data: data  # what of a dataset it holds
 
     def param(self) -> Any:
         return pytest.param(self, id=self.name, marks=self.marks)
@@ -468,7 +482,7 @@ def seed_sql(url: str, data: Dataset) -> tuple[RunSource, dict[str, RunId]]:
     set what an agent would have (status, times, metrics, steps, logs) in one write."""
     from runs_tui.core import ops
     from runs_tui.core.db import open_store
-    from runs_tui.core.models import LogLine, Metric, Run, RunParam, StepRun
+    from runs_tui.core.models import LogLine, Metric, MetricPoint, Run, RunParam, StepRun
     from runs_tui.core.registry import register
     from runs_tui.sources import open_source
 
@@ -527,6 +541,19 @@ def seed_sql(url: str, data: Dataset) -> tuple[RunSource, dict[str, RunId]]:
                     )
                 for name, status in run.steps.items():
                     session.add(StepRun(run_id=rid, attempt=1, name=name, status=status))
+                for (title, series), reported in run.points.items():
+                    for n, (step, value) in enumerate(reported):
+                        session.add(
+                            MetricPoint(
+                                run_id=rid,
+                                attempt=1,
+                                title=title,
+                                series=series,
+                                step=step,
+                                value=value,
+                                time=run.updated + n,
+                            )
+                        )
                 for n, (step, stream, line) in enumerate(run.logs):
                     session.add(
                         LogLine(
@@ -585,7 +612,9 @@ def pg_vanish(url: str) -> None:
     engine.dispose()
 
 
-SQL_REPORTS = frozenset({"numbers", "steps", "logs", "events"})
+SQL_REPORTS = frozenset({"numbers", "steps", "logs", "events", "points", "queues", "archived-tags"})
+
+from mlflow_kind import MLFLOW  # noqa: E402 (it builds on the definitions above)
 
 # Every source under the contract; adding one is one entry here.
 KINDS: Sequence[SourceKind] = (
@@ -593,4 +622,5 @@ KINDS: Sequence[SourceKind] = (
     SourceKind(
         "postgresql", pg_instance, seed_sql, pg_vanish, SQL_REPORTS, (pytest.mark.postgres,)
     ),
+    MLFLOW,
 )

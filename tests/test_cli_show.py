@@ -48,8 +48,8 @@ def test_show_a_failed_run_as_text(cli, store, train):
     assert section(out, "Parameters") == [["args/lr", "0.5"], ["args/note", SAFE_HOSTILE]]
     assert section(out, "Metrics") == [
         ["NAME", "LAST", "MIN", "MAX", "STEP"],
-        [f"acc{SAFE_HOSTILE}", "0.75", "0.75", "0.75", "2"],
-        ["loss/val", "0.25", "0.125", "2.5", "2"],
+        [f"acc{SAFE_HOSTILE}", "0.75", "0.75 at step 2", "0.75 at step 2", "2"],
+        ["loss/val", "0.25", "0.125 at step 1", "2.5 at step 0", "2"],
     ]
     steps = section(out, "Steps")
     assert steps[0] == ["STEP", "STATUS", "ATTEMPT", "EXIT", "DURATION", "WHERE", "NOTE", "AFTER"]
@@ -94,6 +94,8 @@ def test_show_as_json_keeps_exact_values(cli, store, train):
         "min": 0.125,
         "max": 2.5,
         "step": 2,
+        "min_step": 1,
+        "max_step": 0,
     }
     assert data["metrics"][f"acc{HOSTILE}"]["last"] == 0.75
     assert [(s["name"], s["status"], s["exit_code"]) for s in data["steps"]] == [
@@ -169,7 +171,13 @@ def test_show_after_a_real_agent_ran_the_run(store, tmp_path, agents, db_path):
     proc = run_cli("show", "p#1", "--db", str(db_path))
     assert proc.returncode == 0, proc.stderr
     assert ["Reason", "step 'boom' exited with code 4"] in fields(proc.stdout)
-    assert section(proc.stdout, "Metrics")[1] == ["loss/train", "2", "1", "3", "2"]
+    assert section(proc.stdout, "Metrics")[1] == [
+        "loss/train",
+        "2",
+        "1 at step 1",
+        "3 at step 0",
+        "2",
+    ]
     assert [(r[0], r[1], r[3]) for r in section(proc.stdout, "Steps")[1:]] == [
         ("ok", "Completed", "0"),
         ("boom", "Failed", "4"),
@@ -178,4 +186,8 @@ def test_show_after_a_real_agent_ran_the_run(store, tmp_path, agents, db_path):
     data = json.loads(proc.stdout)
     assert data["params"] == {"args/lr": 0.2}
     assert data["metrics"]["loss/train"]["min"] == 1.0
+    assert (
+        data["metrics"]["loss/train"]["min_step"],
+        data["metrics"]["loss/train"]["max_step"],
+    ) == (1, 0)
     assert [s["exit_code"] for s in data["steps"]] == [0, 4]

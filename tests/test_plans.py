@@ -17,6 +17,8 @@ from runs_tui.core.records import RunQuery, SortKey, ValueFilter
 MILLION = {  # sqlite_stat1 of bench/table.py's 1M-run database after a full ANALYZE
     "ix_metric_max": "2999985 1499993 999995 1 1",
     "ix_metric_min": "2999985 1499993 999995 1 1",
+    "ix_metric_min_step": "2999985 1499993 999995 999995 1",  # no steps: NULL
+    "ix_metric_max_step": "2999985 1499993 999995 999995 1",
     "ix_metric_sort": "2999985 1499993 999995 2 1",
     "sqlite_autoindex_metric_1": "2999985 3 2 1",
     "ix_run_claim": "1000000 200000 100000 1",

@@ -36,6 +36,7 @@ from sqlmodel import SQLModel
 from support import props
 
 from runs_tui.core import query
+from runs_tui.core.columns import AGGS
 from runs_tui.core.db import Store, open_store
 from runs_tui.core.models import Metric, Pipeline, Run, RunParam, RunTag
 from runs_tui.core.ops import param_row
@@ -54,9 +55,7 @@ NAMES = ("", "baseline", "Sweep_1", "tëst 3", "100% done", "ÉCOLE Straße", "x
 TAGS = ("a", "B", "b", "ab", "é", "É", "50%", "5_0", "500", "a\\b", "x y", "日本", "zz", "#3")
 METRICS = (("loss", "val"), ("loss", "train"), ("acc", "acc"))
 METRIC_SPECS = tuple(
-    f"m:{t}:{agg}" if t == s else f"m:{t}/{s}:{agg}"
-    for t, s in METRICS
-    for agg in ("last", "min", "max")
+    f"m:{t}:{agg}" if t == s else f"m:{t}/{s}:{agg}" for t, s in METRICS for agg in AGGS
 )
 PARAM_KEYS = ("args/lr", "args/opt", "args/n")
 PARAM_SPECS = (*(f"p:{k}" for k in PARAM_KEYS), "p:args/none")
@@ -85,7 +84,10 @@ class R:
     archived: bool
     ran: float = 0.0  # what earlier attempts ran
     tags: frozenset[str] = frozenset()
-    metrics: dict[tuple[str, str], tuple[float, float, float]] = field(default_factory=dict)
+    # (last, min, max, min_step, max_step)
+    metrics: dict[tuple[str, str], tuple[float, float, float, int | None, int | None]] = field(
+        default_factory=dict
+    )
     raw_params: dict[str, Any] = field(default_factory=dict)
     # key -> (text, num) as stored; filled from ops.param_row, the production path
     params: dict[str, tuple[str, float | None]] = field(default_factory=dict)
@@ -129,7 +131,7 @@ def insert(store: Store, runs: Sequence[R], pipeline_ids: Iterable[int] = (1, 2)
             )
         )
         tag_rows.extend(RunTag(run_id=r.id, tag=t) for t in sorted(r.tags))
-        for (title, series), (last, lo, hi) in r.metrics.items():
+        for (title, series), (last, lo, hi, lo_step, hi_step) in r.metrics.items():
             metric_rows.append(
                 Metric(
                     run_id=r.id,
@@ -138,6 +140,8 @@ def insert(store: Store, runs: Sequence[R], pipeline_ids: Iterable[int] = (1, 2)
                     last=last,
                     min=lo,
                     max=hi,
+                    min_step=lo_step,
+                    max_step=hi_step,
                     updated=r.updated,
                 )
             )
@@ -182,7 +186,7 @@ def metric_of(r: R, spec: str) -> float | None:
     body, _, agg = spec[2:].rpartition(":")
     title, _, series = body.partition("/")
     got = r.metrics.get((title, series or title))
-    return None if got is None else got[("last", "min", "max").index(agg)]
+    return None if got is None else got[AGGS.index(agg)]
 
 
 def builtin_value(r: R, name: str, at: float) -> Any:
@@ -315,7 +319,9 @@ def check(store: Store, runs: Sequence[R], q: RunQuery, offset: int, limit: int)
         r = by_id[row.id]
         assert row.tags == tuple(sorted(r.tags))
         assert row.params == {k: text for k, (text, _) in r.params.items()}
-        assert {k: (m.last, m.min, m.max) for k, m in row.metrics.items()} == r.metrics
+        assert {
+            k: (m.last, m.min, m.max, m.min_step, m.max_step) for k, m in row.metrics.items()
+        } == r.metrics
         assert row.run_time(AT) == r.run_time(AT)
 
 
@@ -338,6 +344,7 @@ times = st.one_of(
 )
 
 
+steps = st.none() | st.sampled_from([0, 1, 100]) | st.integers(-5, 2**31 - 1)
 often = st.integers(0, 3).map(bool)  # True 3 times in 4: most runs have each metric
 
 
@@ -372,7 +379,7 @@ def datasets(draw: st.DrawFn) -> list[R]:
                 ran=draw(st.sampled_from([0.0, 0.0, 30.0, 3600.0])),
                 tags=draw(st.frozensets(st.sampled_from(TAGS), max_size=3)),
                 metrics={
-                    m: draw(st.tuples(metric_values, metric_values, metric_values))
+                    m: draw(st.tuples(metric_values, metric_values, metric_values, steps, steps))
                     for m in METRICS
                     if draw(often)
                 },
@@ -418,7 +425,11 @@ filters = st.one_of(
     value_sets(st.sampled_from(RUN_WORDS) | st.integers(1, 50).map(str)).map(
         lambda vs: ValueFilter("run", vs)
     ),
-    st.sampled_from(METRIC_SPECS).flatmap(lambda c: range_filter(c, metric_values)),
+    st.sampled_from(METRIC_SPECS).flatmap(
+        lambda c: range_filter(
+            c, steps.filter(lambda v: v is not None).map(float) if "@" in c else metric_values
+        )
+    ),
     st.sampled_from(PARAM_SPECS).flatmap(
         lambda c: range_filter(c, param_values.filter(lambda v: not isinstance(v, str)).map(float))
     ),
@@ -790,9 +801,11 @@ def test_params_sort_numbers_before_text_both_ways(store: Store) -> None:
 
 def test_missing_values_sort_last_both_ways(store: Store) -> None:
     runs = [
-        make(1, metrics={("loss", "val"): (0.5, 0.5, 0.5)}, started=BASE, tags=frozenset("b")),
+        make(
+            1, metrics={("loss", "val"): (0.5, 0.5, 0.5, 1, 1)}, started=BASE, tags=frozenset("b")
+        ),
         make(2, started=BASE + 10, finished=BASE + 20),
-        make(3, metrics={("loss", "val"): (0.1, 0.1, 0.1)}, tags=frozenset({"a", "z"})),
+        make(3, metrics={("loss", "val"): (0.1, 0.1, 0.1, None, 2)}, tags=frozenset({"a", "z"})),
     ]
     insert(store, runs)
     for desc in (False, True):

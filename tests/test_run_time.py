@@ -16,6 +16,7 @@ from runs_tui.agent import claims
 from runs_tui.core import export, ops
 from runs_tui.core.columns import parse_columns
 from runs_tui.core.db import Store, open_store
+from runs_tui.core.migrations.upgrade import downgrade
 from runs_tui.core.models import RUN
 from runs_tui.core.records import RangeFilter, RunQuery, SortKey
 from runs_tui.core.registry import register
@@ -110,6 +111,7 @@ def test_an_older_database_gets_each_runs_time_from_its_steps(tmp_path: Path, pi
         (waiting, 1, "prepare", t0, t0 + 50),
     ]
     with store.write() as s:
+        downgrade(s.connection(), "0003")  # what revisions after 0003 added goes first
         for run_id, attempt, name, begin, end in steps:
             s.execute(
                 text(

@@ -63,6 +63,10 @@ NOT_AT_START = (
     "runs_tui.core.details",
     "runs_tui.core.pipelines",
     "sqlalchemy.orm",
+    "runs_tui.ui.screens.plot",  # the plot and the details' chart: textual-plot, numpy
+    "runs_tui.ui.widgets.metric_chart",
+    "textual_plot",
+    "numpy",
 )
 
 

@@ -2,8 +2,10 @@
 `DataTable._data` and `DataTable._update_count`, used by `RunsTable._set_cell` to draw a
 changed cell alone; `App._display(screen, renderable)` and the compositor's updates
 (`LayoutUpdate.strips`/`region`, `ChopsUpdate.chops`/`spans`/`chop_ends`), which
-`RunsApp` and `ui.lean` use to write only the cells that changed. A Textual release
-that changes them fails here first."""
+`RunsApp` and `ui.lean` use to write only the cells that changed; `App._driver.write`,
+which `ui.notifier.write_to_terminal` uses, as `App.bell` does, for desktop
+notifications (tests/test_notify_terminal.py checks they reach a terminal). A Textual
+release that changes them fails here first."""
 
 from __future__ import annotations
 
@@ -83,3 +85,10 @@ async def test_compositor_updates_are_what_lean_output_expects():
         chops, ends = partial[0].chops[y], partial[0].chop_ends[y]
         assert len(chops) == len(ends)
         assert any(isinstance(s, Strip) for s in chops.values())
+
+
+async def test_the_driver_writes_as_app_bell_does():
+    assert "self._driver.write(" in inspect.getsource(App.bell)
+    app = One()
+    async with app.run_test():
+        assert callable(app._driver.write)

@@ -555,14 +555,17 @@ async def test_columns_modal_shows_hides_reorders_and_adds_metric_and_param_colu
         await press(pilot, "C")
         assert isinstance(app.screen, ColumnsScreen)
         listed = options(app)
-        assert listed[:9] == [
+        assert listed[:10] == [
             *(f"{h} · built-in" for h in DEFAULT_HEADERS),
             "QUEUE · built-in",
+            "PIPELINE · built-in",
         ]
-        assert listed[9:] == [
+        assert listed[10:] == [
             "loss/val (last) · metric",
             "loss/val (min) · metric",
             "loss/val (max) · metric",
+            "loss/val (min@step) · metric",
+            "loss/val (max@step) · metric",
             "args/lr · hyperparameter",
             "args/opt · hyperparameter",
         ]
@@ -572,7 +575,7 @@ async def test_columns_modal_shows_hides_reorders_and_adds_metric_and_param_colu
         # hide VERSION; show QUEUE and move it up two places; add loss (min) and args/lr
         await pilot.press("down", "space")
         await pilot.press(*["down"] * 7, "space", "left_square_bracket", "left_square_bracket")
-        await pilot.press(*["down"] * 4, "space", *["down"] * 2, "space")
+        await pilot.press(*["down"] * 5, "space", *["down"] * 4, "space")
         await press(pilot, "ctrl+s")
         assert headers(pilot) == [
             "RUN",

@@ -26,7 +26,7 @@ from ui_support import FIXED_NOW, SIZE, make_app, settle, status_line, table, vi
 
 from runs_tui import cli
 from runs_tui.core import config
-from runs_tui.core.columns import BUILTIN, parse_column
+from runs_tui.core.columns import AGGS, BUILTIN, parse_column
 from runs_tui.core.db import Store
 from runs_tui.core.models import METRIC, PARAM, PIPELINE, RUN
 from runs_tui.core.records import RangeFilter, SortKey, TagFilter, ValueFilter
@@ -54,7 +54,7 @@ metric_specs = st.builds(
     lambda t, s, agg: f"m:{t}/{s}:{agg}",
     awkward_text,
     awkward_text,
-    st.sampled_from(("last", "min", "max")),
+    st.sampled_from(AGGS),
 )
 specs = (
     st.one_of(st.sampled_from(BUILTIN), param_specs, metric_specs)

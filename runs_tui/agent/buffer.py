@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert
+from sqlalchemy import case, func, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -29,12 +29,16 @@ MAX_POINTS = 10_000  # metric points kept likewise
 
 @dataclass
 class Summary:
-    """One series over the buffered points, merged into its `metric` row when written."""
+    """One series over the buffered points, merged into its `metric` row when written;
+    `min_step` and `max_step` are the steps of the first points at the minimum and the
+    maximum (a later point that only equals it does not move them)."""
 
     last: float
     min: float
     max: float
     last_step: int | None
+    min_step: int | None
+    max_step: int | None
 
 
 class OutputBuffer:
@@ -77,9 +81,13 @@ class OutputBuffer:
         )
         s = self._summaries.get(key)
         if s is None:
-            self._summaries[key] = Summary(value, value, value, step)
-        else:
-            s.last, s.min, s.max, s.last_step = value, min(s.min, value), max(s.max, value), step
+            self._summaries[key] = Summary(value, value, value, step, step, step)
+            return
+        s.last, s.last_step = value, step
+        if value < s.min:
+            s.min, s.min_step = value, step
+        if value > s.max:
+            s.max, s.max_step = value, step
 
     def write(self, session: Session, sqlite: bool) -> None:
         """Insert it all in `session`'s transaction; the caller clears it once committed."""
@@ -120,7 +128,8 @@ class OutputBuffer:
 
     def _upsert_summaries(self, session: Session, sqlite: bool) -> None:
         """Every series of the buffered points in one statement keyed by (run, title,
-        series); no other summary of the run is read."""
+        series); no other summary of the run is read. A step moves only with a new
+        extreme: the stored one was reached first on a tie."""
         t = now()
         rows = [
             {
@@ -131,6 +140,8 @@ class OutputBuffer:
                 "min": s.min,
                 "max": s.max,
                 "last_step": s.last_step,
+                "min_step": s.min_step,
+                "max_step": s.max_step,
                 "updated": t,
             }
             for (title, series), s in self._summaries.items()
@@ -145,6 +156,8 @@ class OutputBuffer:
                 "min": lower(METRIC.c.min, new.min),
                 "max": upper(METRIC.c.max, new.max),
                 "last_step": new.last_step,
+                "min_step": case((new.min < METRIC.c.min, new.min_step), else_=METRIC.c.min_step),
+                "max_step": case((new.max > METRIC.c.max, new.max_step), else_=METRIC.c.max_step),
                 "updated": new.updated,
             },
         )

@@ -12,12 +12,13 @@ from runs_tui.core.status import ACTIVE, Action, Status
 
 
 class ActionKind(StrEnum):
-    """How the UI carries an action out: a state change for the marked runs, a form, or
-    opening the details."""
+    """How the UI carries an action out: a state change for the marked runs, a form (a
+    clone's prefilled from the cursor run), or opening the details."""
 
     TRANSITION = "transition"
     TAGS = "tags"
     NEW_RUN = "new_run"
+    CLONE = "clone"
     DETAILS = "details"
 
 
@@ -39,7 +40,8 @@ BOTH = frozenset({TABLE, ARCHIVE})
 class ActionSpec:
     """One action, in the order of the footer. `key` is the main screen's key (a shared
     key is bound once, by the spec with a `binding` id), `menu_key` the action menu's
-    letter, `hint` the footer's word; `confirm` is the verb of
+    letter, `hint` the footer's word (none: the key is not in the footer, its label is
+    in the help and the palette); `confirm` is the verb of
     the question asked before acting on several runs ("" asks nothing); `aborts`: it aborts
     the Pending and Running runs first (asked even for one run, and said after); `bar_rank`
     orders the marks bar (0: not in it); `counted` says whether the menu shows how many of
@@ -72,6 +74,10 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec(
         Action.RUN, ActionKind.NEW_RUN, "New run", "Started", Rule(None, None, Status.PENDING),
         key="n", menu_key="n", binding="new_run", hint="New run", counted=False,
+    ),
+    ActionSpec(
+        Action.CLONE, ActionKind.CLONE, "Clone the cursor run", "Cloned",
+        Rule(None, None, Status.PENDING), key="N", binding="clone", in_menu=False, counted=False,
     ),
     ActionSpec(
         Action.ABORT, ActionKind.TRANSITION, "Abort", "Aborted",

@@ -26,13 +26,14 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from runs_tui.core.clauses import pipeline_name_sql, run_time_sql
 from runs_tui.core.columns import Column
 from runs_tui.core.db import Store
 from runs_tui.core.export import TAG_SEP
 from runs_tui.core.float_text import MARK, FloatText, written
 from runs_tui.core.fmt import LABELS
 from runs_tui.core.models import METRIC, PARAM, PIPELINE, RUN, TAG
-from runs_tui.core.query import order_clauses, order_terms, run_time_sql, store_where
+from runs_tui.core.query import order_clauses, order_terms, store_where
 from runs_tui.core.records import RunQuery
 from runs_tui.core.rows import bound_ids, id_in
 from runs_tui.core.status import Status
@@ -176,7 +177,11 @@ def _pages(
 
 def _float_cells(columns: Sequence[Column]) -> list[int]:
     """Where a record holds a `FloatText`."""
-    return [i for i, c in enumerate(columns, 2) if c.is_metric or c.spec == "run_time"]
+    return [
+        i
+        for i, c in enumerate(columns, 2)
+        if (c.is_metric and not c.is_step) or c.spec == "run_time"
+    ]
 
 
 def _floats_written(
@@ -286,8 +291,8 @@ def _cell(
             m = METRIC.alias(f"mr{len(tables)}")
             on = and_(m.c.run_id == RUN.c.id, m.c.title == key[0], m.c.series == key[1])
             stmt, tables[key] = stmt.outerjoin(m, on), m
-        value = tables[key].c[column.agg]
-        return (FloatText(value) if for_csv else value), stmt
+        value = tables[key].c[column.metric_field]
+        return (FloatText(value) if for_csv and not column.is_step else value), stmt
     if column.is_param:
         if column.name not in tables:
             p = PARAM.alias(f"pr{len(tables)}")
@@ -309,6 +314,8 @@ def _builtin(name: str, at: float) -> ColumnElement[Any]:
         return case(LABELS, value=RUN.c.status, else_=RUN.c.status)
     if name == "run_time":
         return run_time_sql(at)
+    if name == "pipeline":
+        return pipeline_name_sql()
     if name == "reason":  # as RunRow.reason
         ended = RUN.c.status.in_([Status.FAILED.value, Status.ABORTED.value])
         return case((ended, func.nullif(RUN.c.status_message, "")), else_=None)

@@ -1,8 +1,9 @@
 """Column specs: one spelling for config, view string, CLI `--columns` and the table.
 
 `run`, `version`, `tags`, `status`, `user`, `started`, `updated`, `run_time`, `queue`,
-`m:<title>/<series>:<last|min|max>` for a metric, `p:<section>/<name>` for a
-hyperparameter.
+`pipeline` (its name: the overview of every pipeline shows it),
+`m:<title>/<series>:<last|min|max>` for a metric (`min@step`, `max@step`: the step where
+the series reached its minimum or maximum), `p:<section>/<name>` for a hyperparameter.
 """
 
 from __future__ import annotations
@@ -10,9 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-BUILTIN = ("run", "version", "tags", "status", "user", "started", "updated", "run_time", "queue")
+BUILTIN = (
+    "run",
+    "version",
+    "tags",
+    "status",
+    "user",
+    "started",
+    "updated",
+    "run_time",
+    "queue",
+    "pipeline",
+)
 DEFAULT_COLUMNS = ("run", "version", "tags", "status", "user", "started", "updated", "run_time")
-AGGS = ("last", "min", "max")
+AGGS = ("last", "min", "max", "min@step", "max@step")
 HEADERS = {
     "run": "RUN",
     "version": "VERSION",
@@ -23,6 +35,7 @@ HEADERS = {
     "updated": "UPDATED",
     "run_time": "RUN TIME",
     "queue": "QUEUE",
+    "pipeline": "PIPELINE",
     "reason": "REASON",
 }
 
@@ -51,6 +64,17 @@ class Column:
     @property
     def is_param(self) -> bool:
         return self.source == "param"
+
+    @property
+    def is_step(self) -> bool:
+        """A metric's step where its minimum or maximum was reached (not a value of it)."""
+        return self.agg.endswith("@step")
+
+    @property
+    def metric_field(self) -> str:
+        """The field of the metric's summary it shows: `last`, `min`, `max`, `min_step`
+        or `max_step`."""
+        return self.agg.replace("@step", "_step")
 
     @property
     def title(self) -> str:
@@ -102,7 +126,8 @@ def parse_column(spec: str) -> Column:
         body, sep, agg = s[2:].rpartition(":")
         if not sep or agg not in AGGS or not body:
             raise ValueError(
-                f"invalid metric column {spec!r}: expected m:<title>/<series>:<last|min|max>"
+                f"invalid metric column {spec!r}: expected m:<title>/<series>:<agg> "
+                f"(agg: {'|'.join(AGGS)})"
             )
         title, series = split_metric_name(body)
         if not title:

@@ -44,6 +44,46 @@ class ConfigError(ValueError):
     """A settings value of the wrong type; the message names the key and the value."""
 
 
+NOTIFY_ON = ("failed", "completed")
+NOTIFY_SCOPES = ("pipeline", "all")
+DESKTOP = ("osc777", "osc9")  # `desktop = true` writes both: a terminal shows what it knows
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """`[notify]`: which states a run entering is told (toast, bell, and through the
+    terminal's desktop notifications), for the open pipeline or for all of them."""
+
+    on: frozenset[str] = frozenset({"failed"})
+    bell: bool = True
+    desktop: tuple[str, ...] = ()  # the escape sequences written: none, or DESKTOP's
+    scope: str = "pipeline"
+
+    def to_toml(self) -> dict[str, Any]:
+        desktop: bool | str = self.desktop[0] if len(self.desktop) == 1 else bool(self.desktop)
+        on = [state for state in NOTIFY_ON if state in self.on]
+        return {"on": on, "bell": self.bell, "desktop": desktop, "scope": self.scope}
+
+    @classmethod
+    def from_toml(cls, data: dict[str, Any]) -> NotifySettings:
+        on = data.get("on", ["failed"])
+        if not isinstance(on, list) or any(state not in NOTIFY_ON for state in on):
+            raise ConfigError(f"notify.on: expected a list of failed, completed; got {_short(on)}")
+        bell = data.get("bell", True)
+        if not isinstance(bell, bool):
+            raise ConfigError(f"notify.bell: expected true or false, got {_short(bell)}")
+        desktop = data.get("desktop", False)
+        if not isinstance(desktop, bool) and desktop not in DESKTOP:
+            raise ConfigError(
+                f"notify.desktop: expected true, false, osc777 or osc9; got {_short(desktop)}"
+            )
+        scope = data.get("scope", "pipeline")
+        if scope not in NOTIFY_SCOPES:
+            raise ConfigError(f"notify.scope: expected pipeline or all, got {_short(scope)}")
+        kinds = DESKTOP if desktop is True else (desktop,) if desktop else ()
+        return cls(frozenset(on), bell, kinds, scope)
+
+
 @dataclass
 class Settings:
     refresh: float = DEFAULT_REFRESH
@@ -52,6 +92,8 @@ class Settings:
     keymap: dict[str, str] = field(default_factory=dict)
     pipelines: dict[str, TableView] = field(default_factory=dict)
     tag_colors: dict[str, str] = field(default_factory=dict)
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    read_only: bool = False  # no action changes a run (`runs-tui --read-only`)
 
     def to_toml(self) -> dict[str, Any]:
         out: dict[str, Any] = {"refresh": self.refresh, "theme": self.theme}
@@ -60,6 +102,9 @@ class Settings:
         out["keymap"] = dict(self.keymap)
         if self.tag_colors:
             out["tag_colors"] = dict(self.tag_colors)
+        if self.read_only:
+            out["read_only"] = True
+        out["notify"] = self.notify.to_toml()
         out["pipelines"] = {
             name: {"view": view.to_string()} for name, view in sorted(self.pipelines.items())
         }
@@ -78,6 +123,7 @@ class Settings:
         s.refresh = max(seconds, MIN_REFRESH)
         s.theme = _typed(data, "theme", str, DEFAULT_THEME)
         s.last_pipeline = _typed(data, "last_pipeline", str, "")
+        s.read_only = _typed(data, "read_only", bool, False)
         keymap = _typed(data, "keymap", dict, {})
         for key, value in keymap.items():
             if not isinstance(value, str):
@@ -85,6 +131,7 @@ class Settings:
         s.keymap = dict(keymap)
         colors = _typed(data, "tag_colors", dict, {})
         s.tag_colors = {tag: _colour(tag, value) for tag, value in colors.items()}
+        s.notify = NotifySettings.from_toml(_typed(data, "notify", dict, {}))
         pipelines = _typed(data, "pipelines", dict, {})
         for name, table in pipelines.items():
             if not isinstance(table, dict) or not isinstance(table.get("view", ""), str):

@@ -10,14 +10,14 @@ from sqlalchemy import func, select
 from runs_tui.core.db import Store
 from runs_tui.core.models import EVENT, LOG, PIPELINE, POINT, RUN, STEP, VERSION
 from runs_tui.core.pipelines import PipelineDef
-from runs_tui.core.records import EventInfo, LogInfo, RunDetails, StepInfo
+from runs_tui.core.records import EventInfo, LogInfo, MetricHistory, RunDetails, StepInfo
 from runs_tui.core.rows import load_rows
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
 LOG_TAIL = 500
-POINTS_PER_SERIES = 120
+CHART_BUCKETS = 250  # a series' points kept for the details' chart: 2 per bucket at most
 
 
 def load(store: Store, run_id: int, after_log: int = 0) -> RunDetails | None:
@@ -83,16 +83,49 @@ def load(store: Store, run_id: int, after_log: int = 0) -> RunDetails | None:
                 if got
                 else StepInfo(step.name, tuple(step.parents))
             )
-        for title, series, value in session.execute(
-            select(POINT.c.title, POINT.c.series, POINT.c.value)
-            .where(POINT.c.run_id == run_id)
-            .order_by(POINT.c.id)
-        ):
-            details.points.setdefault((title, series), []).append(value)
-        for key, values in details.points.items():
-            details.points[key] = values[-POINTS_PER_SERIES:]
+        details.points = _charted(session, run_id)
         details.logs = _log_lines(session, run_id, after_log, LOG_TAIL, None, last=True)
     return details
+
+
+def _charted(session: Connection, run_id: int) -> dict[tuple[str, str], MetricHistory]:
+    """Each series of the run thinned for a chart (x the step), read in one statement."""
+    from runs_tui.core.metric_plot import EMPTY, extended, line
+
+    found: dict[tuple[str, str], tuple[list[int | None], list[float], list[int]]] = {}
+    for title, series, point_id, step, value in session.execute(
+        select(POINT.c.title, POINT.c.series, POINT.c.id, POINT.c.step, POINT.c.value)
+        .where(POINT.c.run_id == run_id)
+        .order_by(POINT.c.id)
+    ):
+        steps, values, ids = found.setdefault((title, series), ([], [], []))
+        steps.append(step)
+        values.append(value)
+        ids.append(point_id)
+    out = {}
+    for key, (steps, values, ids) in found.items():
+        thin = line("", extended(EMPTY, MetricHistory(steps, values)), CHART_BUCKETS)
+        out[key] = MetricHistory([int(x) for x in thin.x], thin.y.tolist(), ids[-1])
+    return out
+
+
+def metric_history(store: Store, run_id: int, title: str, series: str, after: int) -> MetricHistory:
+    """`RunSource.metric_history`: the series' points with an id above `after`, in id
+    order (one writer per run: ids grow in the order its points were reported)."""
+    with store.connect() as session:
+        rows = session.execute(
+            select(POINT.c.id, POINT.c.step, POINT.c.value)
+            .where(
+                POINT.c.run_id == run_id,
+                POINT.c.title == title,
+                POINT.c.series == series,
+                POINT.c.id > after,
+            )
+            .order_by(POINT.c.id)
+        ).all()
+    if not rows:
+        return MetricHistory([], [], after)
+    return MetricHistory([r[1] for r in rows], [r[2] for r in rows], rows[-1][0])
 
 
 def log_lines(

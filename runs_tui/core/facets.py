@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, func, select
 
+from runs_tui.core.clauses import true_clause
 from runs_tui.core.columns import parse_column
 from runs_tui.core.db import Store
-from runs_tui.core.models import METRIC, PARAM, RUN, TAG
+from runs_tui.core.models import METRIC, PARAM, PIPELINE, RUN, TAG
 from runs_tui.core.query import store_where
 from runs_tui.core.records import RunQuery, ValueCount
 
@@ -40,6 +41,13 @@ def distinct_values(store: Store, q: RunQuery, spec: str) -> list[ValueCount]:
         tg = TAG.alias("tg")
         expr = tg.c.tag
         stmt = select(expr, func.count()).select_from(RUN).join(tg, tg.c.run_id == RUN.c.id)
+    elif column.name == "pipeline":
+        expr = PIPELINE.c.name
+        stmt = (
+            select(expr, func.count())
+            .select_from(RUN)
+            .join(PIPELINE, PIPELINE.c.id == RUN.c.pipeline_id)
+        )
     else:
         expr = RUN.c[column.name]
         stmt = select(expr, func.count()).select_from(RUN)
@@ -48,26 +56,31 @@ def distinct_values(store: Store, q: RunQuery, spec: str) -> list[ValueCount]:
         return [ValueCount(str(v), n) for v, n in session.execute(stmt)]
 
 
-def metric_series(store: Store, pipeline_id: int) -> list[tuple[str, str]]:
+def _of(pipeline_id: int | None) -> ColumnElement[bool]:
+    """Runs of the pipeline; None: of every pipeline (the overview)."""
+    return true_clause() if pipeline_id is None else RUN.c.pipeline_id == pipeline_id
+
+
+def metric_series(store: Store, pipeline_id: int | None) -> list[tuple[str, str]]:
     """Every (title, series) a run of the pipeline reported."""
     stmt = (
         select(METRIC.c.title, METRIC.c.series)
         .distinct()
         .join(RUN, RUN.c.id == METRIC.c.run_id)
-        .where(RUN.c.pipeline_id == pipeline_id)
+        .where(_of(pipeline_id))
         .order_by(METRIC.c.title, METRIC.c.series)
     )
     with store.connect() as session:
         return [(t, s) for t, s in session.execute(stmt)]
 
 
-def param_keys(store: Store, pipeline_id: int) -> dict[str, bool]:
+def param_keys(store: Store, pipeline_id: int | None) -> dict[str, bool]:
     """Every hyperparameter key of the pipeline's runs, and whether all its values are
     numbers (then it filters by range)."""
     stmt = (
         select(PARAM.c.key, func.count(), func.count(PARAM.c.num))
         .join(RUN, RUN.c.id == PARAM.c.run_id)
-        .where(RUN.c.pipeline_id == pipeline_id)
+        .where(_of(pipeline_id))
         .group_by(PARAM.c.key)
         .order_by(PARAM.c.key)
     )
@@ -75,12 +88,12 @@ def param_keys(store: Store, pipeline_id: int) -> dict[str, bool]:
         return {key: n == numeric for key, n, numeric in session.execute(stmt)}
 
 
-def is_numeric_param(store: Store, pipeline_id: int, spec: str) -> bool:
+def is_numeric_param(store: Store, pipeline_id: int | None, spec: str) -> bool:
     column = parse_column(spec)
     stmt = (
         select(func.count(), func.count(PARAM.c.num))
         .join(RUN, RUN.c.id == PARAM.c.run_id)
-        .where(RUN.c.pipeline_id == pipeline_id, PARAM.c.key == column.name)
+        .where(_of(pipeline_id), PARAM.c.key == column.name)
     )
     with store.connect() as session:
         n, numeric = session.execute(stmt).one()

@@ -58,6 +58,13 @@ def number(value: float, precise: bool = False) -> str:
     return f"{value:.4g}"
 
 
+def at_step(value: float, step: int | None, precise: bool = False) -> str:
+    """ "0.231 at step 4,200": a series' minimum or maximum and where it was first reached
+    (the value alone where that is not known)."""
+    text = number(value, precise)
+    return text if step is None else f"{text} at step {step:,}"
+
+
 def timestamp(t: float | None) -> str:
     """The exact local date-time, to the second."""
     if t is None:
@@ -122,8 +129,8 @@ def record_value(column: Column, at: float) -> Callable[[RunRow], Any]:
     unknown state as stored), tags as a tuple, a parameter's text; None when missing.
     `export` makes CSV and JSON of it; `cells` makes the same values in SQL."""
     if column.is_metric:
-        key, agg = (column.title, column.series), column.agg
-        return lambda row: None if (m := row.metrics.get(key)) is None else m.get(agg)
+        key, part = (column.title, column.series), column.metric_field
+        return lambda row: None if (m := row.metrics.get(key)) is None else m.get(part)
     name = column.name
     if column.is_param:
         return lambda row: row.params.get(name)

@@ -126,6 +126,8 @@ class Metric(SQLModel, table=True):
     max: float = _column(METRIC, "max")
     last_step: int | None = _column(METRIC, "last_step")
     updated: float = _column(METRIC, "updated")
+    min_step: int | None = _column(METRIC, "min_step")
+    max_step: int | None = _column(METRIC, "max_step")
 
 
 class MetricPoint(SQLModel, table=True):

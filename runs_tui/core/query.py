@@ -13,131 +13,31 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Select,
     String,
     and_,
-    case,
     exists,
     func,
-    literal,
-    not_,
     select,
 )
 
+from runs_tui.core.clauses import builtin_sql, filter_clause, tag_clause
 from runs_tui.core.columns import Column, parse_column
 from runs_tui.core.db import Store, now
-from runs_tui.core.models import METRIC, PARAM, RUN, TAG
-from runs_tui.core.records import Filter, RunQuery, RunRow, SortKey, TagFilter, ValueFilter
+from runs_tui.core.models import METRIC, PARAM, PIPELINE, RUN
+from runs_tui.core.records import RunQuery, RunRow, SortKey
 from runs_tui.core.rows import load_rows
 from runs_tui.core.search_index import SEP, Kind, kind
-from runs_tui.core.status import Status
 from runs_tui.core.textsql import (
     NO_INDEX,
-    CodePoint,
     SearchWay,
     ascii_lower,
     matching_ids,
-    numbered_in,
-    run_number,
     search_clause,
 )
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
-
-
-def run_time_sql(at: float) -> ColumnElement[Any]:
-    """`RunRow.run_time` in SQL: what sorts, filters and exports use."""
-    return case(
-        (RUN.c.started.is_(None), func.nullif(RUN.c.ran, 0.0)),
-        else_=RUN.c.ran + func.coalesce(RUN.c.finished, literal(at, Float)) - RUN.c.started,
-    )
-
-
-def _builtin(name: str, at: float) -> ColumnElement[Any]:
-    if name == "run":
-        return RUN.c.number
-    if name == "run_time":
-        return run_time_sql(at)
-    if name == "tags":
-        return (
-            select(func.min(CodePoint(TAG.c.tag)))
-            .where(TAG.c.run_id == RUN.c.id)
-            .correlate(RUN)
-            .scalar_subquery()
-        )
-    return RUN.c[name]
-
-
-def _metric_exists(column: Column, cond: ColumnElement[bool]) -> ColumnElement[bool]:
-    return exists().where(
-        METRIC.c.run_id == RUN.c.id,
-        METRIC.c.title == column.title,
-        METRIC.c.series == column.series,
-        cond,
-    )
-
-
-def _param_exists(column: Column, cond: ColumnElement[bool]) -> ColumnElement[bool]:
-    return exists().where(PARAM.c.run_id == RUN.c.id, PARAM.c.key == column.name, cond)
-
-
-def _between(expr: ColumnElement[Any], lo: float | None, hi: float | None) -> ColumnElement[bool]:
-    parts: list[ColumnElement[bool]] = [expr.is_not(None)]
-    if lo is not None:
-        parts.append(expr >= lo)
-    if hi is not None:
-        parts.append(expr <= hi)
-    return and_(*parts)
-
-
-def _filter_clause(flt: Filter, at: float) -> ColumnElement[bool]:
-    column = parse_column(flt.column)
-    if isinstance(flt, ValueFilter):
-        values = sorted(flt.values)
-        if column.is_param:
-            return _param_exists(column, PARAM.c.value.in_(values))
-        if column.is_metric or column.name in ("started", "updated", "run_time"):
-            raise ValueError(f"column {flt.column!r} filters by range, not by values")
-        if column.name == "tags":
-            return exists().where(TAG.c.run_id == RUN.c.id, TAG.c.tag.in_(values))
-        if column.name == "run":
-            numbers = [run_number(v.lstrip("#")) for v in values]
-            return numbered_in(RUN.c.number, [n for n in numbers if n is not None])
-        if column.name == "status":
-            values = [Status.parse(v).value for v in values]
-        return RUN.c[column.name].in_(values)
-    if column.is_metric:
-        return _metric_exists(column, _between(METRIC.c[column.agg], flt.lo, flt.hi))
-    if column.is_param:
-        return _param_exists(column, _between(PARAM.c.num, flt.lo, flt.hi))
-    if column.name not in ("run", "run_time", "started", "updated"):
-        raise ValueError(f"column {flt.column!r} filters by values, not by range")
-    return _between(_builtin(column.name, at), flt.lo, flt.hi)
-
-
-def _tag_clause(tags: TagFilter) -> ColumnElement[bool]:
-    def has(tag: str) -> ColumnElement[bool]:
-        return exists().where(TAG.c.run_id == RUN.c.id, TAG.c.tag == tag)
-
-    parts: list[ColumnElement[bool]] = []
-    if tags.include:
-        if tags.mode == "all":
-            parts.extend(has(t) for t in sorted(tags.include))
-        else:
-            parts.append(
-                exists().where(TAG.c.run_id == RUN.c.id, TAG.c.tag.in_(sorted(tags.include)))
-            )
-    if tags.exclude:
-        parts.append(
-            not_(exists().where(TAG.c.run_id == RUN.c.id, TAG.c.tag.in_(sorted(tags.exclude))))
-        )
-    return and_(true_clause(), *parts)
-
-
-def true_clause() -> ColumnElement[bool]:
-    return literal(True) == literal(True)
 
 
 def where_clause(
@@ -154,9 +54,9 @@ def where_clause(
     if q.pipeline_id is not None:
         pipeline = RUN.c.pipeline_id if run_index else RUN.c.pipeline_id + 0
         parts.append(pipeline == q.pipeline_id)
-    parts.extend(_filter_clause(f, at) for f in q.filters)
+    parts.extend(filter_clause(f, at) for f in q.filters)
     if q.tags is not None:
-        parts.append(_tag_clause(q.tags))
+        parts.append(tag_clause(q.tags))
     if q.search.strip():
         parts.append(search_clause(q.search, way, q.pipeline_id))
     return and_(*parts)
@@ -247,14 +147,14 @@ def order_terms(
             m = METRIC.alias(f"m{i}")
             stmt = stmt.outerjoin(m, _metric_on(m, column))
             joins.setdefault((column.title, column.series), m)
-            exprs: list[ColumnElement[Any]] = [m.c[column.agg]]
+            exprs: list[ColumnElement[Any]] = [m.c[column.metric_field]]
         elif column.is_param:
             p = PARAM.alias(f"p{i}")
             stmt = stmt.outerjoin(p, and_(p.c.run_id == RUN.c.id, p.c.key == column.name))
             joins.setdefault(column.name, p)
             exprs = [p.c.num, _text(p.c.value, store)]
         else:
-            expr = _builtin(column.name, at)
+            expr = builtin_sql(column.name, at)
             exprs = [_text(expr, store) if column.name in TEXT else expr]
         nullable = column.source != "builtin" or column.name not in NOT_NULL
         terms.extend(Term(expr, key.desc, nullable) for expr in exprs)
@@ -295,8 +195,14 @@ def segments(
     parts: list[tuple[Select[Any], list[Term]]] = []
     if column.is_metric:
         m = METRIC.alias("m_first")
-        parts.append((by_other.join(m, _metric_on(m, column, by_run)), [lead(m.c[column.agg])]))
+        value = m.c[column.metric_field]
+        joined = by_other.join(m, _metric_on(m, column, by_run))
         missing = ~exists().where(_metric_on(METRIC, column))
+        if column.is_step:  # a step may be missing where the series is not (a point had none)
+            joined = joined.where(value.is_not(None))
+            stored = METRIC.c[column.metric_field].is_not(None)
+            missing = ~exists().where(_metric_on(METRIC, column), stored)
+        parts.append((joined, [lead(value)]))
         parts.append((base.where(missing), []))
     elif column.is_param:
         p = PARAM.alias("p_first")
@@ -309,7 +215,7 @@ def segments(
         missing = ~exists().where(PARAM.c.run_id == RUN.c.id, PARAM.c.key == column.name)
         parts.append((base.where(missing), []))
     else:
-        expr = _builtin(column.name, at)
+        expr = builtin_sql(column.name, at)
         ordered = _text(expr, store) if column.name in TEXT else expr
         if column.name in NOT_NULL:
             parts.append((base, [lead(ordered)]))
@@ -398,11 +304,19 @@ def window(store: Store, q: RunQuery, offset: int = 0, limit: int = 200) -> list
     return load_rows(store, window_ids(store, q, offset, limit))
 
 
-def changed_since(store: Store, pipeline_id: int, since: float | None) -> list[tuple[int, float]]:
-    """(run, updated) of the pipeline's runs (archived or not) updated at or after `since`;
-    with `since` None, only the latest, to start watching from."""
+def changed_since(
+    store: Store, pipeline_id: int | None, since: float | None
+) -> list[tuple[int, float]]:
+    """(run, updated) of the pipeline's runs (every pipeline's: `pipeline_id` None, archived
+    or not) updated at or after `since`; with `since` None, only the latest, to start
+    watching from."""
     both = RUN.c.archived.in_([False, True])  # walks ix_run_updated from `since` on
-    stmt = select(RUN.c.id, RUN.c.updated).where(RUN.c.pipeline_id == pipeline_id, both)
+    pipelines = (
+        RUN.c.pipeline_id.in_(select(PIPELINE.c.id))  # each pipeline's part of the index
+        if pipeline_id is None
+        else RUN.c.pipeline_id == pipeline_id
+    )
+    stmt = select(RUN.c.id, RUN.c.updated).where(pipelines, both)
     if since is None:
         stmt = stmt.order_by(RUN.c.updated.desc()).limit(1)
     else:

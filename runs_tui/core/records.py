@@ -87,13 +87,20 @@ class RunQuery:
 
 @dataclass
 class MetricValue:
+    """A series' summary; `min_step` and `max_step`: where it first reached its minimum
+    and maximum (None when that point had no step, or the source does not know)."""
+
     last: float
     min: float
     max: float
     last_step: int | None = None
+    min_step: int | None = None
+    max_step: int | None = None
 
-    def get(self, agg: str) -> float:
-        return float(getattr(self, agg))
+    def get(self, field: str) -> float | int | None:
+        """A field by name (`Column.metric_field`): a value, or a step."""
+        value: float | int | None = getattr(self, field)
+        return value
 
 
 @dataclass
@@ -148,7 +155,7 @@ class RunRow:
         """The raw value of a column for this run (None when it has none)."""
         if column.is_metric:
             metric = self.metrics.get((column.title, column.series))
-            return metric.get(column.agg) if metric else None
+            return metric.get(column.metric_field) if metric else None
         if column.is_param:
             return self.params.get(column.name)
         if column.name == "run":
@@ -198,12 +205,25 @@ class LogInfo:
     line: str
 
 
+@dataclass(frozen=True)
+class MetricHistory:
+    """A metric series' points in the order they were reported: `steps[i]` (None where
+    a point came without one) and `values[i]`. `until` is passed back as `after` to read
+    only the points reported since."""
+
+    steps: list[int | None]
+    values: list[float]
+    until: int = 0
+
+
 @dataclass
 class RunDetails:
+    """`points`: each series' history, thinned for a chart (`details.CHART_BUCKETS`)."""
+
     row: RunRow
     events: list[EventInfo] = field(default_factory=list)
     steps: list[StepInfo] = field(default_factory=list)
-    points: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    points: dict[tuple[str, str], MetricHistory] = field(default_factory=dict)
     logs: list[LogInfo] = field(default_factory=list)
 
 

@@ -52,7 +52,7 @@ FIELDS = (
     RUN.c.exit_code,
     RUN.c.ran,
 )
-METRIC_FIELDS = ("last", "min", "max", "last_step")
+METRIC_FIELDS = ("last", "min", "max", "last_step", "min_step", "max_step")
 
 
 def load_rows(
@@ -85,7 +85,7 @@ def load_rows(
             metric_stmt = select(METRIC).where(ids(METRIC.c.run_id))
             for m in session.execute(metric_stmt, wanted).mappings().all():
                 rows[m["run_id"]].metrics[(m["title"], m["series"])] = MetricValue(
-                    m["last"], m["min"], m["max"], m["last_step"]
+                    *(m[f] for f in METRIC_FIELDS)
                 )
             param_stmt = select(PARAM.c.run_id, PARAM.c.key, PARAM.c.value).where(
                 ids(PARAM.c.run_id)
@@ -158,8 +158,8 @@ class Shape:
         row = RunRow(*values[:n])
         for title, series in self.series:
             if values[n] is not None:
-                row.metrics[(title, series)] = MetricValue(*values[n : n + 4])
-            n += 4
+                row.metrics[(title, series)] = MetricValue(*values[n : n + len(METRIC_FIELDS)])
+            n += len(METRIC_FIELDS)
         for key in self.params:
             if values[n] is not None:
                 row.params[key] = values[n]

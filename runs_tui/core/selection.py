@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, case, func, select
+from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, case, func, select, true
 
 from runs_tui.core.db import Store
 from runs_tui.core.models import PARAM, RUN, TAG
@@ -105,13 +105,13 @@ def last_params(store: Store, pipeline_id: int) -> dict[str, str]:
         }
 
 
-def pipeline_tags(store: Store, pipeline_id: int) -> list[str]:
-    """Every tag used in the pipeline, most used first, for suggestions."""
+def pipeline_tags(store: Store, pipeline_id: int | None) -> list[str]:
+    """Every tag used in the pipeline (None: in any), most used first, for suggestions."""
     with store.connect() as session:
         rows = session.execute(
             select(TAG.c.tag, func.count().label("n"))
             .join(RUN, RUN.c.id == TAG.c.run_id)
-            .where(RUN.c.pipeline_id == pipeline_id)
+            .where(true() if pipeline_id is None else RUN.c.pipeline_id == pipeline_id)
             .group_by(TAG.c.tag)
             .order_by(func.count().desc(), TAG.c.tag)
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from runs_tui.core.columns import Column, Kind
 from runs_tui.core.records import (
@@ -21,6 +21,7 @@ from runs_tui.core.records import (
     ColumnChoices,
     LogInfo,
     MarkState,
+    MetricHistory,
     NewRun,
     NewRunForm,
     PipelineId,
@@ -48,7 +49,10 @@ ALL_SORTS = frozenset({"builtin", "metric", "param"})
 class Capabilities:
     """What a source can do: `actions` it carries out (any other is refused with the
     reason in `unavailable`), the filter kinds and the column sources (builtin, metric,
-    param) it can sort by, whether it searches, and whether it registers pipelines."""
+    param) it can sort by, whether it searches, whether it registers pipelines, and
+    whether it knows the steps where series reached their extremes (`min@step` columns).
+    `metric_aggs`: the metric fields it sorts and filters by (an MLflow server: only the
+    last value); `labels`: its own words for an action (what it does there differs)."""
 
     actions: frozenset[Action] = frozenset(Action)
     unavailable: Mapping[Action, str] = field(default_factory=dict)
@@ -56,6 +60,9 @@ class Capabilities:
     sorts: frozenset[str] = ALL_SORTS
     search: bool = True
     register: bool = True
+    steps: bool = True
+    metric_aggs: frozenset[str] | None = None  # None: every one
+    labels: Mapping[Action, str] = field(default_factory=dict)
 
     def can(self, action: Action) -> bool:
         return action in self.actions
@@ -65,10 +72,19 @@ class Capabilities:
         return self.unavailable.get(action, "not supported by this source")
 
     def can_sort(self, column: Column) -> bool:
-        return column.source in self.sorts
+        return (
+            column.source in self.sorts and (self.steps or not column.is_step) and self._agg(column)
+        )
 
-    def can_filter(self, kind: Kind) -> bool:
-        return kind in self.filters
+    def can_filter(self, kind: Kind, column: Column | None = None) -> bool:
+        return kind in self.filters and (column is None or self._agg(column))
+
+    def _agg(self, column: Column) -> bool:
+        return not column.is_metric or self.metric_aggs is None or column.agg in self.metric_aggs
+
+    def label(self, action: Action, default: str) -> str:
+        """The action's name here: the source's own words, else `default` (the table's)."""
+        return self.labels.get(action, default)
 
 
 class RunSource(Protocol):
@@ -129,11 +145,12 @@ class RunSource(Protocol):
         ...
 
     def changed_since(
-        self, pipeline_id: PipelineId, since: float | None
+        self, pipeline_id: PipelineId | None, since: float | None
     ) -> list[tuple[RunId, float]] | None:
-        """(run, when) for the pipeline's runs changed at or after `since`, by the clocks
-        of whoever changed them; `since` None: only the latest change, to watch from.
-        None when the source cannot tell: the caller then reloads all it shows each time."""
+        """(run, when) for the pipeline's runs (every pipeline's: `pipeline_id` None)
+        changed at or after `since`, by the clocks of whoever changed them; `since` None:
+        only the latest change, to watch from. None when the source cannot tell: the
+        caller then reloads all it shows each time (and notifications are off)."""
         ...
 
     def rows(
@@ -192,6 +209,14 @@ class RunSource(Protocol):
         the last id read as `after` (`runs-tui logs`, `--follow`)."""
         ...
 
+    def metric_history(
+        self, run_id: RunId, title: str, series: str, *, after: int = 0
+    ) -> MetricHistory:
+        """Every point of the run's metric series, in the order reported (a chart thins
+        them, never the source); with `after` (a previous answer's `until`), only those
+        reported since. Empty for a run or a series that does not exist."""
+        ...
+
     # --- choices for filters, columns and forms ---------------------------------------
 
     def distinct_values(self, q: RunQuery, spec: str) -> list[ValueCount]:
@@ -199,12 +224,14 @@ class RunSource(Protocol):
         frequent first."""
         ...
 
-    def column_choices(self, pipeline_id: PipelineId) -> ColumnChoices: ...
+    def column_choices(self, pipeline_id: PipelineId | None) -> ColumnChoices:
+        """The metrics and parameters the pipeline's runs have (None: every pipeline's)."""
+        ...
 
-    def is_numeric_param(self, pipeline_id: PipelineId, spec: str) -> bool: ...
+    def is_numeric_param(self, pipeline_id: PipelineId | None, spec: str) -> bool: ...
 
-    def pipeline_tags(self, pipeline_id: PipelineId) -> list[str]:
-        """Every tag used in the pipeline, most used first."""
+    def pipeline_tags(self, pipeline_id: PipelineId | None) -> list[str]:
+        """Every tag used in the pipeline (None: in any), most used first."""
         ...
 
     def new_run_form(self, pipeline: str) -> NewRunForm: ...
@@ -248,3 +275,16 @@ class RunSource(Protocol):
         queue: str | None = None,
         tags: Sequence[str] = (),
     ) -> NewRun: ...
+
+
+@runtime_checkable
+class LazyRanges(Protocol):
+    """A source whose rows carry metrics' last values only (their min, max and steps
+    None until asked: an MLflow server reads them from each series' history). The
+    table asks for what it shows; exports get them from `rows(q, page, columns)`."""
+
+    def fill_ranges(
+        self, rows: Sequence[RunRow], series: Collection[tuple[str, str]] | None
+    ) -> None:
+        """Give `rows` the min and max of `series` (None: every series), in place."""
+        ...

@@ -36,6 +36,7 @@ FINISHED = frozenset({Status.COMPLETED, Status.FAILED, Status.ABORTED})
 class Action(StrEnum):
     DETAILS = "details"
     RUN = "run"
+    CLONE = "clone"
     ABORT = "abort"
     CONTINUE = "continue"
     RETRY = "retry"

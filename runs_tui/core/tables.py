@@ -127,7 +127,9 @@ TAG = Table(
     Index("ix_tag_tag", "tag", "run_id"),
 )
 
-# A run's summary of one scalar series: what the table shows and sorts on.
+# A run's summary of one scalar series: what the table shows and sorts on. `min_step`
+# and `max_step` are the steps of the first points that reached the minimum and the
+# maximum (NULL when that point had no step).
 METRIC = Table(
     "metric",
     metadata,
@@ -139,9 +141,13 @@ METRIC = Table(
     Column("max", Float, nullable=False),
     Column("last_step", Integer, nullable=True),
     Column("updated", Float, nullable=False),
+    Column("min_step", Integer, nullable=True),
+    Column("max_step", Integer, nullable=True),
     Index("ix_metric_sort", "title", "series", "last", "run_id"),
     Index("ix_metric_min", "title", "series", "min", "run_id"),
     Index("ix_metric_max", "title", "series", "max", "run_id"),
+    Index("ix_metric_min_step", "title", "series", "min_step", "run_id"),
+    Index("ix_metric_max_step", "title", "series", "max_step", "run_id"),
 )
 
 # One reported value of a series, kept for plots.

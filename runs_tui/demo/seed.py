@@ -223,6 +223,8 @@ def _metrics(
                 min=min(values),
                 max=max(values),
                 last_step=(steps - 1) * 100,
+                min_step=values.index(min(values)) * 100,
+                max_step=values.index(max(values)) * 100,
                 updated=end,
             )
         )
@@ -258,5 +260,29 @@ def _steps(
                     line=f"[{step.name}] line {j + 1}: working",
                 )
             )
+        if step_status == "failed":
+            for j, line in enumerate(_traceback(step.name), start=3):
+                session.add(
+                    LogLine(
+                        run_id=run_id,
+                        attempt=1,
+                        step=step.name,
+                        stream="stderr",
+                        time=t0 + j,
+                        line=line,
+                    )
+                )
         if last:
             break
+
+
+def _traceback(step: str) -> list[str]:
+    """What a failed demo step wrote last: a Python traceback (`E` jumps to it)."""
+    return [
+        "Traceback (most recent call last):",
+        f'  File "{step}.py", line 88, in <module>',
+        "    main()",
+        f'  File "{step}.py", line 71, in main',
+        "    loss = run_batch(batch)",
+        "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB",
+    ]

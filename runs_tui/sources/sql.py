@@ -26,6 +26,7 @@ from runs_tui.core.records import (
     ColumnChoices,
     LogInfo,
     MarkState,
+    MetricHistory,
     NewRun,
     NewRunForm,
     PipelineId,
@@ -71,6 +72,10 @@ def _ints(ids: Sequence[RunId]) -> list[int]:
 
 def _pid(pipeline_id: PipelineId) -> int:
     return int(pipeline_id)
+
+
+def _pid_or_all(pipeline_id: PipelineId | None) -> int | None:
+    return None if pipeline_id is None else int(pipeline_id)
 
 
 class SqlSource:
@@ -144,9 +149,10 @@ class SqlSource:
 
     @_guarded
     def changed_since(
-        self, pipeline_id: PipelineId, since: float | None
+        self, pipeline_id: PipelineId | None, since: float | None
     ) -> list[tuple[RunId, float]] | None:
-        return list(query.changed_since(self.store, _pid(pipeline_id), since))
+        pid = None if pipeline_id is None else _pid(pipeline_id)
+        return list(query.changed_since(self.store, pid, since))
 
     def rows(
         self, q: RunQuery, page: int = 1000, columns: Sequence[Column] | None = None
@@ -222,31 +228,39 @@ class SqlSource:
         return details.log_lines(self.store, int(run_id), after, limit, step, last=last)
 
     @_guarded
+    def metric_history(
+        self, run_id: RunId, title: str, series: str, *, after: int = 0
+    ) -> MetricHistory:
+        from runs_tui.core import details
+
+        return details.metric_history(self.store, int(run_id), title, series, after)
+
+    @_guarded
     def distinct_values(self, q: RunQuery, spec: str) -> list[ValueCount]:
         from runs_tui.core import facets
 
         return facets.distinct_values(self.store, q, spec)
 
     @_guarded
-    def column_choices(self, pipeline_id: PipelineId) -> ColumnChoices:
+    def column_choices(self, pipeline_id: PipelineId | None) -> ColumnChoices:
         from runs_tui.core import facets
 
-        pid = _pid(pipeline_id)
+        pid = _pid_or_all(pipeline_id)
         return ColumnChoices(
             facets.metric_series(self.store, pid), facets.param_keys(self.store, pid)
         )
 
     @_guarded
-    def is_numeric_param(self, pipeline_id: PipelineId, spec: str) -> bool:
+    def is_numeric_param(self, pipeline_id: PipelineId | None, spec: str) -> bool:
         from runs_tui.core import facets
 
-        return facets.is_numeric_param(self.store, _pid(pipeline_id), spec)
+        return facets.is_numeric_param(self.store, _pid_or_all(pipeline_id), spec)
 
     @_guarded
-    def pipeline_tags(self, pipeline_id: PipelineId) -> list[str]:
+    def pipeline_tags(self, pipeline_id: PipelineId | None) -> list[str]:
         from runs_tui.core import selection
 
-        return selection.pipeline_tags(self.store, _pid(pipeline_id))
+        return selection.pipeline_tags(self.store, _pid_or_all(pipeline_id))
 
     @_guarded
     def new_run_form(self, pipeline: str) -> NewRunForm:

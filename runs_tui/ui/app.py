@@ -19,6 +19,7 @@ from textual.screen import Screen
 
 from runs_tui.core import config, paths
 from runs_tui.core.columns import Column, parse_columns
+from runs_tui.core.read_only import ReadOnlySource
 from runs_tui.core.source import RunSource
 from runs_tui.core.status import Action
 from runs_tui.core.text import one_line
@@ -57,14 +58,16 @@ class RunsApp(App[None]):
         view: TableView | None = None,
         clock: Clock = time.time,
         settings: config.Loaded | None = None,
+        read_only: bool = False,
     ) -> None:
         super().__init__()
-        self.source = source
         loaded = settings or config.load()
         self.settings = loaded.settings
         self.config_warning = loaded.warning
+        read_only = read_only or self.settings.read_only
+        self.source: RunSource = ReadOnlySource(source) if read_only else source
         use_tag_colors(self.settings.tag_colors)
-        self.context = Context(source, self.settings, clock, self.save_settings)
+        self.context = Context(self.source, self.settings, clock, self.save_settings, read_only)
         self.start_pipeline = pipeline or self.settings.last_pipeline or None
         self.start_columns = columns
         self.start_view = view
@@ -177,9 +180,14 @@ class RunsApp(App[None]):
 
 
 def run_app(
-    db: str | None, pipeline: str | None = None, view: str | None = None, columns: str | None = None
+    db: str | None,
+    pipeline: str | None = None,
+    view: str | None = None,
+    columns: str | None = None,
+    read_only: bool = False,
 ) -> int:
-    """Open the app; bad `columns` are refused (exit 2) before the screen is taken over."""
+    """Open the app (`read_only`: changing no run); bad `columns` are refused (exit 2)
+    before the screen is taken over."""
     shown = parse_columns(columns) if columns is not None else None
     opened = TableView.from_string(view) if view is not None else None
     source = open_source(db)
@@ -189,7 +197,7 @@ def run_app(
     gc.freeze()
     gc.enable()
     try:
-        RunsApp(source, pipeline=pipeline, columns=shown, view=opened).run()
+        RunsApp(source, pipeline=pipeline, columns=shown, view=opened, read_only=read_only).run()
     finally:
         source.close()
     return 0

@@ -18,12 +18,14 @@ Clock = Callable[[], float]
 
 @dataclass
 class Context:
-    """`save_settings` writes the settings and tells the user when it cannot."""
+    """`save_settings` writes the settings and tells the user when it cannot; `read_only`:
+    the source changes no run (`core.read_only`), which the title bar says."""
 
     source: RunSource
     settings: Settings
     clock: Clock
     save_settings: Callable[[], None]
+    read_only: bool = False
 
     def remember_pipeline(self, name: str) -> None:
         if name != self.settings.last_pipeline:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from runs_tui.core.changes import Watch
 from runs_tui.core.count_cache import CountCache
 from runs_tui.core.records import RunId, RunQuery, RunRow
-from runs_tui.core.source import RunSource
+from runs_tui.core.source import LazyRanges, RunSource
 from runs_tui.ui.messages import Counted, WindowLoaded
 
 
@@ -27,6 +27,7 @@ class Visible:
     span: int
     loaded: Collection[RunId]  # read in the worker: a view, not a copy (100,000 ids)
     above: RunId | None = None  # the loaded run just above `start`
+    series: frozenset[tuple[str, str]] = frozenset()  # metrics whose min or max is shown
 
     @property
     def at_end(self) -> bool:
@@ -34,21 +35,13 @@ class Visible:
         return self.start + self.span >= len(self.loaded)
 
 
-def _changes(
-    source: RunSource, q: RunQuery, since: float | None
-) -> list[tuple[RunId, float]] | None:
-    if q.pipeline_id is None:
-        return None
-    return source.changed_since(q.pipeline_id, since)
-
-
 def _watch_from_now(source: RunSource, q: RunQuery, at: float) -> Watch | None:
     """A watch that counts the changes made so far as seen: the rows loaded next are newer."""
-    latest = _changes(source, q, None)
+    latest = source.changed_since(q.pipeline_id, None)
     if latest is None:
         return None
     start = Watch(max((t for _, t in latest), default=0.0))
-    recent = _changes(source, q, start.since(at)) or []
+    recent = source.changed_since(q.pipeline_id, start.since(at)) or []
     return start.after(recent)[1]
 
 
@@ -61,10 +54,26 @@ def count(counts: CountCache, q: RunQuery, at: float, total: int | None, shown: 
     return Counted(q, total, everything, at, shown)
 
 
-def fresh(source: RunSource, q: RunQuery, limit: int, at: float) -> WindowLoaded:
-    """The first `limit` rows of a query shown anew, and where to watch for changes."""
+def ranges(source: RunSource, rows: list[RunRow], series: Collection[tuple[str, str]]) -> None:
+    """The min and max of `series` for `rows` (what is on screen), from a source that
+    reads them on demand (`LazyRanges`: an MLflow server's metric history)."""
+    if series and rows and isinstance(source, LazyRanges):
+        source.fill_ranges(rows, series)
+
+
+def fresh(
+    source: RunSource,
+    q: RunQuery,
+    limit: int,
+    at: float,
+    series: Collection[tuple[str, str]] = (),
+    shown: int = 0,
+) -> WindowLoaded:
+    """The first `limit` rows of a query shown anew, and where to watch for changes
+    (with `series`' min and max for the first `shown`)."""
     watch = _watch_from_now(source, q, at)  # before the rows: no change is missed
     rows = source.window(q.with_(at=at), 0, limit)
+    ranges(source, rows[:shown], series)
     return WindowLoaded(q, rows, at, watch=watch, changed_ids=None)
 
 
@@ -78,7 +87,7 @@ def refresh(
 ) -> WindowLoaded:
     """The visible rows again and the loaded runs that changed, when anything changed
     (or `force`); else only the clock moved (`span` 0)."""
-    found = None if watch is None else _changes(source, q, watch.since(at))
+    found = None if watch is None else source.changed_since(q.pipeline_id, watch.since(at))
     ids: list[RunId] = []
     if watch is not None and found is not None:
         ids, watch = watch.after(found)
@@ -89,6 +98,7 @@ def refresh(
     # vanish from the table: load one more row for each change (each may be a new run).
     span = visible.span + (min(len(ids), visible.span) if visible.at_end else 0)
     rows = _after(source, timed, visible.start, span, visible.above)
+    ranges(source, rows, visible.series)
     shown = {r.id for r in rows}
     others = [i for i in ids if i in visible.loaded and i not in shown]
     return WindowLoaded(

@@ -1,19 +1,23 @@
 """Acting on runs: the selection menu, the action menu, state changes with their
-confirmation, tags and a new run. Each is one flow: ask, act through the source, report.
-Each imports its modal screen when it runs: the first frame does not wait for them."""
+confirmation, tags and a new run (or a clone of one). Each is one flow: ask, act through
+the source, report. Each imports its modal screen when it runs: the first frame does not
+wait for them."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
 
 from runs_tui.core import collector
 from runs_tui.core.actions import ACTIONS, ActionKind, aborts_first, action_counts
 from runs_tui.core.actions import eligible as eligible_for
 from runs_tui.core.fmt import plural
 from runs_tui.core.mark_set import MarkSet
-from runs_tui.core.records import BulkResult, RunId, RunQuery, id_order
+from runs_tui.core.records import BulkResult, NewRunForm, RunId, RunQuery, id_order
 from runs_tui.core.source import RunSource
 from runs_tui.core.status import Action, Status
 from runs_tui.core.text import one_line
-from runs_tui.ui.flows.host import Host, ask, off_thread, shown_pipeline
+from runs_tui.ui.flows.host import Host, ask, off_thread, scope, shown_pipeline
 
 
 def targets(host: Host) -> list[RunId]:
@@ -51,7 +55,8 @@ async def select(host: Host) -> None:
     matching = await off_thread(host, host.counts.count, q) if total is not None else None
     if total is None or matching is None:
         return
-    choice = await ask(host.app, SelectionMenu(total, matching, q.narrowed))
+    where = "every pipeline" if host.overview else "pipeline"
+    choice = await ask(host.app, SelectionMenu(total, matching, q.narrowed, where))
     if choice is None:
         return
     if choice == "none":
@@ -138,7 +143,8 @@ async def _confirmed(
         return False
     counts = action_counts(states)
     eligible = counts[action] + (counts[Action.RETRY] if resume else 0)
-    verb = "Continue or retry" if resume else ACTIONS[action].confirm
+    own = source.capabilities.labels.get(action)  # the source's words: always asked
+    verb = "Continue or retry" if resume else own or ACTIONS[action].confirm
     if not eligible and many:
         marked = plural(len(ids), "marked run")
         host.notify(f"{verb}: none of the {marked} is eligible", severity="warning")
@@ -148,7 +154,7 @@ async def _confirmed(
         for (st, archived), n in states.items()
         if n and eligible_for(action, st, archived) and aborts_first(action, st)
     }
-    if not many and not aborting:
+    if not many and not aborting and not own:
         return True
     lines = [f"{eligible:,} of the {len(ids):,} marked runs can be affected."] if many else []
     if hidden:
@@ -164,7 +170,7 @@ async def _confirmed(
             if other == 1
             else f"The other {other:,} are left as they are."
         )
-    title = f"{verb} {plural(eligible, 'run')}?"
+    title = f"{verb}: {plural(eligible, 'run')}?" if own else f"{verb} {plural(eligible, 'run')}?"
     answer = await ask(host.app, ConfirmScreen(title, "\n".join(lines)))
     return answer
 
@@ -190,17 +196,51 @@ def report(host: Host, result: BulkResult, clear_marks: bool) -> None:
 
 async def new_run(host: Host) -> None:
     """`n`: the form prefilled from the newest run; the new run is followed in the table."""
-    from runs_tui.ui.screens.forms import NewRunScreen
-
     pipeline = shown_pipeline(host, "New run")
     if pipeline is None or unavailable(host, Action.RUN):
         return
     source = host.context.source
-    form = await off_thread(host, source.new_run_form, pipeline.name)
-    if form is None:
+    name = pipeline.name
+    if host.overview and host.table.cursor_run is not None:
+        name = host.table.cursor_run.pipeline  # the overview: the cursor run's pipeline
+    form = await off_thread(host, source.new_run_form, name)
+    if form is not None:
+        await run_form(host, form)
+
+
+async def clone(host: Host) -> None:
+    """`N`: the new-run form prefilled from the cursor run: its parameters, tags and queue
+    (not the newest run's), read again whole (the table's row holds only what it shows)."""
+    run = host.table.cursor_run
+    if run is None or unavailable(host, Action.CLONE):
         return
+    source = host.context.source
+    found = await off_thread(host, source.runs, [run.id])
+    if not found:
+        if found is not None:
+            host.notify(f"Clone: {run.ref} no longer exists", severity="warning", markup=False)
+        return
+    row = found[0]
+    form = await off_thread(host, source.new_run_form, row.pipeline)
+    if form is not None:
+        cloned = replace(form, prefill=dict(row.params), queue=row.queue)
+        await run_form(host, cloned, row.tags, f"Clone of {row.ref}")
+
+
+async def run_form(host: Host, form: NewRunForm, tags: Sequence[str] = (), title: str = "") -> None:
+    """Ask for a new run from `form` (`tags` prefilled), create it and follow it."""
+    from runs_tui.ui.screens.forms import NewRunScreen
+
+    source = host.context.source
     screen = NewRunScreen(
-        form.pipeline, form.defaults, form.prefill, form.queue, form.queues, form.tags
+        form.pipeline,
+        form.defaults,
+        form.prefill,
+        form.queue,
+        form.queues,
+        form.tags,
+        prefill_tags=tags,
+        title=title,
     )
     request = await ask(host.app, screen)
     if request is None:
@@ -229,7 +269,7 @@ async def tag(host: Host) -> None:
     if not ids or host.pipeline is None or unavailable(host, Action.ADD_TAG):
         return
     source = host.context.source
-    known = await off_thread(host, source.pipeline_tags, host.pipeline.id)
+    known = await off_thread(host, source.pipeline_tags, scope(host))
     current = await off_thread(host, source.tags_of, ids) if known is not None else None
     if known is None or current is None:
         return

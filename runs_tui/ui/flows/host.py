@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
 from runs_tui.core.count_cache import CountCache
-from runs_tui.core.records import PipelineSummary, RunId, RunQuery
+from runs_tui.core.records import PipelineId, PipelineSummary, RunId, RunQuery
 from runs_tui.core.source import SourceError
 from runs_tui.core.text import one_line
 from runs_tui.core.view import TableView
@@ -32,6 +32,8 @@ class Host(Protocol):
     context: Context
     view: TableView
     pipeline: PipelineSummary | None
+    overview: bool  # every pipeline's runs (`O`), the pipeline's view kept aside
+    pipeline_view: TableView | None
     run_query: RunQuery | None
     counts: CountCache
     follow_run: RunId | None
@@ -84,6 +86,11 @@ async def off_thread(host: Host, fn: Callable[..., T], *args: Any, **kwargs: Any
     except SourceError as exc:
         failed(host, exc)
         return None
+
+
+def scope(host: Host) -> PipelineId | None:
+    """The pipeline the table's queries are about; None in the overview (every one)."""
+    return None if host.overview or host.pipeline is None else host.pipeline.id
 
 
 def shown_pipeline(host: Host, what: str) -> PipelineSummary | None:

@@ -17,7 +17,7 @@ from runs_tui.core.fmt import plural
 from runs_tui.core.records import RangeFilter, RunQuery, SortKey, ValueFilter
 from runs_tui.core.source import RunSource, SourceError
 from runs_tui.core.text import one_line
-from runs_tui.ui.flows.host import Host, ask, failed, off_thread, shown_pipeline
+from runs_tui.ui.flows.host import Host, ask, failed, off_thread, scope, shown_pipeline
 
 if TYPE_CHECKING:
     from runs_tui.ui.screens.filters import Chosen, FilterScreen
@@ -72,14 +72,14 @@ async def filter_column(host: Host) -> None:
         return
     source = host.context.source
     column = parse_column(spec)
-    q = host.view.query(pipeline.id)
+    q = host.view.query(scope(host))
     kind = column.kind
     if column.is_param:
-        numeric = await off_thread(host, source.is_numeric_param, pipeline.id, spec)
+        numeric = await off_thread(host, source.is_numeric_param, scope(host), spec)
         if numeric is None:
             return
         kind = Kind.RANGE if numeric else kind
-    if not source.capabilities.can_filter(kind):
+    if not source.capabilities.can_filter(kind, column):
         host.notify(
             f"Filter by {one_line(spec)}: not supported by this source",
             severity="warning",
@@ -138,11 +138,13 @@ async def choose_columns(host: Host) -> None:
     pipeline = shown_pipeline(host, "Columns")
     if pipeline is None:
         return
-    choices = await off_thread(host, host.context.source.column_choices, pipeline.id)
+    choices = await off_thread(host, host.context.source.column_choices, scope(host))
     if choices is None:
         return
     available = [*BUILTIN]
-    available += [metric_spec(t, s, agg) for t, s in choices.series for agg in AGGS]
+    steps = host.context.source.capabilities.steps
+    aggs = [agg for agg in AGGS if steps or not agg.endswith("@step")]
+    available += [metric_spec(t, s, agg) for t, s in choices.series for agg in aggs]
     available += [f"p:{key}" for key in choices.params]
     specs = await ask(host.app, ColumnsScreen(list(host.view.columns), available))
     if specs:
@@ -188,8 +190,11 @@ def precise(host: Host) -> None:
 
 
 def command_line(host: Host) -> str:
+    shown = shlex.quote(host.view.to_string())
+    if host.overview:
+        return f"runs-tui ls --all-pipelines --view {shown}"
     name = host.pipeline.name if host.pipeline else ""
-    return f"runs-tui --pipeline {shlex.quote(name)} --view {shlex.quote(host.view.to_string())}"
+    return f"runs-tui --pipeline {shlex.quote(name)} --view {shown}"
 
 
 def copy_view(host: Host) -> None:
@@ -205,13 +210,14 @@ async def export_runs(host: Host) -> None:
     pipeline = shown_pipeline(host, "Export")
     if pipeline is None:
         return
-    q = host.view.query(pipeline.id)
+    q = host.view.query(scope(host))
     source = host.context.source
     matching = await off_thread(host, source.count, q)
     if matching is None:
         return
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(host.context.clock()))
-    default = Path.cwd() / f"runs-{pipeline.name}-{stamp}.csv"
+    name = "every-pipeline" if host.overview else pipeline.name
+    default = Path.cwd() / f"runs-{name}-{stamp}.csv"
     chosen = await ask(host.app, ExportScreen(default, matching))
     if chosen is None:
         return

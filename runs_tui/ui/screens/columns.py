@@ -147,8 +147,11 @@ def export_problem(path: Path, text: str) -> str:
     """Why `path` cannot be written to, in words naming it; "" when it can."""
     if not text:
         return "give a file name"
-    if path.exists():
-        return f"{text!r} exists; choose another name (nothing is overwritten)"
-    if not path.parent.is_dir():
-        return f"folder {str(path.parent)!r} does not exist"
+    try:
+        if path.exists():
+            return f"{text!r} exists; choose another name (nothing is overwritten)"
+        if not path.parent.is_dir():
+            return f"folder {str(path.parent)!r} does not exist"
+    except OSError as exc:  # a name too long, a loop of links
+        return f"{text!r}: {exc.strerror or exc}"
     return ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -41,7 +42,8 @@ def _field_id(key: str) -> str:
 
 
 class NewRunScreen(ModalScreen[NewRunRequest | None]):
-    """The seed's NEW RUN modal: fields prefilled with the last run's values."""
+    """The seed's NEW RUN modal: fields prefilled with the last run's values, or with a
+    cloned run's values, tags and queue (`title` then names it)."""
 
     AUTO_FOCUS = ""  # the first field is focused on mount, not the container around it
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -59,16 +61,18 @@ class NewRunScreen(ModalScreen[NewRunRequest | None]):
         queue: str,
         queues: list[str],
         tags: list[str],
+        *,
+        prefill_tags: Sequence[str] = (),
+        title: str = "",
     ) -> None:
         super().__init__()
         self.pipeline, self.defaults, self.prefill = pipeline, defaults, prefill
         self.queue, self.queues, self.known_tags = queue, queues, tags
+        self.prefill_tags, self.title_text = prefill_tags, title or f"New run of {pipeline}"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(
-                f"New run of {one_line(self.pipeline)}", classes="dialog-title", markup=False
-            )
+            yield Label(one_line(self.title_text), classes="dialog-title", markup=False)
             with VerticalScroll(id="new-run-fields", classes="dialog-body"):
                 for key, default in self.defaults.items():
                     short = key.removeprefix(f"{DEFAULT_SECTION}/")
@@ -88,6 +92,7 @@ class NewRunScreen(ModalScreen[NewRunRequest | None]):
                     )
                 yield Label("Tags (comma-separated)", classes="field-label")
                 yield Input(
+                    ", ".join(safe.field(t) for t in self.prefill_tags),
                     id="new-run-tags",
                     placeholder="e.g. sweep, lr-search",
                     suggester=SuggestFromList(

@@ -28,8 +28,9 @@ from runs_tui.core.status import Action
 from runs_tui.core.text import one_line
 from runs_tui.core.view import TableView, opening_view
 from runs_tui.ui.context import Context
-from runs_tui.ui.flows import actions, marks, view
+from runs_tui.ui.flows import actions, compare, marks, overview, view
 from runs_tui.ui.messages import StoreFailed
+from runs_tui.ui.notifier import Notifier
 from runs_tui.ui.screens.main_keys import MAIN_BINDINGS
 from runs_tui.ui.screens.main_loads import PAGE, LoadsScreen
 from runs_tui.ui.widgets.action_bar import ActionBar
@@ -61,6 +62,8 @@ class MainScreen(LoadsScreen):
         self.start_view = view
         self.start_columns = tuple(c.spec for c in columns) if columns else None
         self.pipeline: PipelineSummary | None = None
+        self.overview = False  # every pipeline's runs (flows/overview.py)
+        self.pipeline_view: TableView | None = None  # the pipeline's, while in the overview
         self.run_query: RunQuery | None = None
         self.view = TableView()
         self.limit = PAGE
@@ -88,6 +91,7 @@ class MainScreen(LoadsScreen):
         )
         yield ActionBar(id="action-bar")
         yield StatusLine(id="status")
+        yield Notifier(self.context, id="notifier")
         yield Footer(compact=True)
 
     def flow(self, work: Coroutine[Any, Any, None]) -> None:
@@ -100,6 +104,7 @@ class MainScreen(LoadsScreen):
         self.set_interval(self.context.settings.refresh, self._tick, name="auto-refresh")
 
     def _tick(self) -> None:
+        self.query_one(Notifier).tick()  # paused or not: a failure is still news
         if not self.paused:
             self.reload(force=False)
 
@@ -122,11 +127,13 @@ class MainScreen(LoadsScreen):
 
     def _set_pipeline(self, summary: PipelineSummary | None) -> None:
         self.pipeline = summary
+        self.overview, self.pipeline_view = False, None
         if summary is None:
             self._show_columns()
             self._show_status()
             return
         self.context.remember_pipeline(summary.name)
+        self.query_one(Notifier).follow(summary.id)
         saved = self.context.settings.pipelines.get(summary.name) or TableView()
         opened = opening_view(saved, self.view.archived, self.start_view, self.start_columns)
         self.start_view, self.start_columns = None, None
@@ -138,9 +145,9 @@ class MainScreen(LoadsScreen):
         self._show_columns()
         if self.pipeline is None:
             return
-        self.run_query = view.query(self.pipeline.id)
+        self.run_query = view.query(None if self.overview else self.pipeline.id)
         self.limit = self.page
-        if save:
+        if save and not self.overview:
             self.context.save_view(self.pipeline.name, view.with_(archived=False))
         self.marks_changed(set())
         self.reload()
@@ -158,7 +165,9 @@ class MainScreen(LoadsScreen):
     def _show_status(self) -> None:
         """The status line, the title bar and, when there are no rows, what to do."""
         table = self.table
-        where = Where.of(self.pipeline, self.view, self.paused)
+        where = Where.of(
+            self.pipeline, self.view, self.paused, self.overview, self.context.read_only
+        )
         self.query_one(TitleBar).show(where)
         empty = not table.order and (self.pipeline is None or self.shown_query is not None)
         hint = self.query_one("#empty-hint", Static)
@@ -199,6 +208,8 @@ class MainScreen(LoadsScreen):
         spec = by_key(spec.key, self.archive_view) or spec
         if spec.kind is ActionKind.NEW_RUN:
             self.flow(actions.new_run(self))
+        elif spec.kind is ActionKind.CLONE:
+            self.flow(actions.clone(self))
         elif spec.kind is ActionKind.TAGS:
             self.flow(actions.tag(self))
         else:
@@ -213,6 +224,12 @@ class MainScreen(LoadsScreen):
 
     def action_refresh(self) -> None:
         self.reload()
+        self.query_one(Notifier).tick()
+
+    def action_jump_error(self) -> None:
+        from runs_tui.ui.screens.console import jump_to_error
+
+        jump_to_error(self)
 
     def action_details(self) -> None:
         self._set_mode("table" if self.mode == "pane" else "pane")
@@ -239,6 +256,9 @@ class MainScreen(LoadsScreen):
 
         current = self.pipeline.name if self.pipeline else None
         self.app.push_screen(PipelinePicker(self.context.source, current), chosen)
+
+    def action_overview(self) -> None:
+        overview.toggle(self)
 
     def action_toggle_archive(self) -> None:
         """The archive is another table: marks do not follow into it."""
@@ -302,3 +322,11 @@ class MainScreen(LoadsScreen):
 
     def action_export(self) -> None:
         self.flow(view.export_runs(self))
+
+    def action_plot(self) -> None:
+        from runs_tui.ui.screens.plot import open_plot
+
+        open_plot(self)
+
+    def action_compare(self) -> None:
+        compare.open_compare(self)

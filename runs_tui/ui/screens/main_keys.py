@@ -27,12 +27,19 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("slash", "search", "Search", id="search", key_display="/"),
     Binding("f", "filter", "Filter", id="filter"),
     Binding("s", "sort", "Sort", id="sort"),
-    *(Binding(s.key, f"act('{s.action.value}')", s.hint, id=s.binding) for s in SPECS if s.binding),
+    *(
+        Binding(
+            s.key, f"act('{s.action.value}')", s.hint or s.label, show=bool(s.hint), id=s.binding
+        )
+        for s in SPECS
+        if s.binding
+    ),
     _hidden("A", "toggle_archive", "Archive view", "archive_view"),
     Binding("v", "toggle_view", "View", id="view"),
     _hidden("p", "pause", "Pause", "pause"),
     _hidden("r", "refresh", "Refresh", "refresh"),
     _hidden("P", "pick_pipeline", "Pipeline", "pipeline"),
+    _hidden("O", "overview", "Every pipeline", "overview"),
     _hidden("full_stop", "precise", "Precise", "precise", key_display="."),
     _hidden("y", "copy_cell", "Copy cell", "copy_cell"),
     _hidden("S", "sort(True)", "Add sort", "sort_secondary"),
@@ -46,4 +53,7 @@ MAIN_BINDINGS: list[BindingType] = [
     _hidden("equals_sign", "width(0)", "Auto-fit column", "autofit", key_display="="),
     _hidden("Y", "copy_view", "Copy view", "copy_view"),
     _hidden("e", "export", "Export", "export"),
+    _hidden("g", "plot", "Plot a metric", "plot"),
+    _hidden("E", "jump_error", "Jump to the error", "jump_error"),
+    _hidden("d", "compare", "Compare runs", "compare"),
 ]

@@ -15,9 +15,11 @@ from textual.widgets import DataTable
 from textual.worker import Worker, get_current_worker
 
 from runs_tui.core.changes import Watch
+from runs_tui.core.columns import parse_column
 from runs_tui.core.count_cache import CountCache
 from runs_tui.core.records import RunId, RunQuery
 from runs_tui.core.source import SourceError
+from runs_tui.core.view import TableView
 from runs_tui.ui import loading
 from runs_tui.ui.messages import Counted, DetailsLoaded, StoreFailed, WindowLoaded
 from runs_tui.ui.screens.main_marks import MarksScreen
@@ -42,6 +44,7 @@ class LoadsScreen(MarksScreen):
     page: int
     mode: str
     follow_run: RunId | None
+    view: TableView
     _threads: dict[Worker[None], int]  # loads under way: their threads
 
     def reload(self, force: bool = True) -> None:
@@ -50,19 +53,26 @@ class LoadsScreen(MarksScreen):
         q, source, at = self.run_query, self.context.source, self.context.clock()
         if q is None:
             return
+        series = self._ranged()
         if q != self.shown_query:
-            limit = self.limit
-            self._load(lambda: loading.fresh(source, q, limit, at))
+            limit, height = self.limit, self.table.scrollable_content_region.height or PAGE
+            self._load(lambda: loading.fresh(source, q, limit, at, series, height))
         elif force or not self._loading("fresh", "more", "refresh"):
             table = self.table
             top = max(int(table.scroll_y) - MARGIN, 0)
             height = table.scrollable_content_region.height or PAGE
             span = min(height + 2 * MARGIN, max(len(table.order) - top, 1))  # not beyond
             above = table.order[top - 1] if 0 < top <= len(table.order) else None
-            shown = loading.Visible(top, span, table.positions().keys(), above)
+            shown = loading.Visible(top, span, table.positions().keys(), above, series)
             watch = self.changes
             self._load(lambda: loading.refresh(source, q, at, shown, watch, force))
         self._reload_details()
+
+    def _ranged(self) -> frozenset[tuple[str, str]]:
+        """The metric series whose min or max a column shows (read on demand by some
+        sources, for the rows on screen only)."""
+        columns = (parse_column(spec) for spec in self.view.columns)
+        return frozenset((c.title, c.series) for c in columns if c.is_metric and c.agg != "last")
 
     def _loading(self, *names: str, group: str = "window") -> bool:
         """A load of these kinds is under way: a tick must not supersede it (a load that

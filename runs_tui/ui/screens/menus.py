@@ -21,11 +21,14 @@ from runs_tui.core.status import Action
 from runs_tui.core.text import one_line
 
 
-def menu_option(spec: ActionSpec, count: int | None, unavailable: str = "") -> Option:
+def menu_option(
+    spec: ActionSpec, count: int | None, unavailable: str = "", label: str = ""
+) -> Option:
     """`count` None: the action does not depend on the runs (Details, New run);
-    `unavailable`: why the source cannot do it (shown, and the entry disabled)."""
+    `unavailable`: why the source cannot do it (shown, and the entry disabled); `label`:
+    the source's own name for it."""
     text = Text(f" {spec.menu_key:<2} ", Style(bold=True, color="cyan"))
-    text.append(spec.label.ljust(20))
+    text.append((label or spec.label).ljust(20))
     if unavailable:
         text.append(f" unavailable: {one_line(unavailable)}", Style(dim=True, italic=True))
     elif count is not None:
@@ -66,6 +69,7 @@ class ActionMenu(ModalScreen[Action | None]):
                 s,
                 self.counts.get(s.action, 0) if s.counted else None,
                 "" if caps.can(s.action) else caps.why_not(s.action),
+                caps.label(s.action, s.label),
             )
             for s in menu_specs(self.archive_view)
         ]
@@ -93,9 +97,10 @@ class SelectionMenu(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Close")]
 
-    def __init__(self, total: int, filtered: int, filtering: bool) -> None:
+    def __init__(self, total: int, filtered: int, filtering: bool, where: str = "pipeline") -> None:
         super().__init__()
         self.total, self.filtered, self.filtering = total, filtered, filtering
+        self.where = where  # "pipeline", or "every pipeline" in the overview
 
     def compose(self) -> ComposeResult:
         filtered = Text(f"Filtered ({plural(self.filtered, 'matching run')})")
@@ -104,7 +109,7 @@ class SelectionMenu(ModalScreen[str | None]):
         with Vertical(classes="dialog narrow"):
             yield Label("Select", classes="dialog-title")
             yield OptionList(
-                Option(Text(f"All in pipeline ({plural(self.total, 'run')})"), id="all"),
+                Option(Text(f"All in {self.where} ({plural(self.total, 'run')})"), id="all"),
                 Option(filtered, id="filtered"),
                 Option(Text("None (clear the marks)"), id="none"),
                 id="selection-menu",

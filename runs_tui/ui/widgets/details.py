@@ -9,26 +9,16 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Log, Static, TabbedContent, TabPane
 
-from runs_tui.core.fmt import ago, duration, number, param_text, timestamp
+from runs_tui.core.fmt import ago, at_step, duration, number, param_text, timestamp
 from runs_tui.core.records import RunDetails, RunId, RunRow, StepInfo
 from runs_tui.core.status import Status
 from runs_tui.core.text import log_line, one_line
 from runs_tui.ui.render import STATUS_STYLES, status_text, tags_text
-from runs_tui.ui.widgets.fit import PAD, Col, fitted, kept
+from runs_tui.ui.safe import text as safe_text
+from runs_tui.ui.widgets.fit import Col, fitted
+from runs_tui.ui.widgets.metrics_tab import MetricsTab
 
-SPARKS = "▁▂▃▄▅▆▇█"
-TREND, MIN_TREND = 30, 8  # a sparkline's width at most, and the least worth showing
 STEP_ICONS = {"completed": "✔", "failed": "✘", "aborted": "■", "running": "▶", None: "○"}
-
-
-def sparkline(values: list[float], width: int = TREND) -> str:
-    """The last `width` values as block characters, scaled between their min and max."""
-    data = values[-width:]
-    if not data:
-        return ""
-    lo, hi = min(data), max(data)
-    span = hi - lo or 1.0
-    return "".join(SPARKS[int((v - lo) / span * (len(SPARKS) - 1))] for v in data)
 
 
 def _grid() -> Table:
@@ -102,9 +92,9 @@ def params_table(d: RunDetails) -> Table:
     return grid
 
 
-def metrics_table(d: RunDetails, width: int = 0) -> Table:
-    """Names whole first, then Last, Min, Max, Step; the trend takes what width is left
-    (`width` 0: unknown, everything is shown)."""
+def metrics_table(d: RunDetails, width: int = 0, selected: tuple[str, str] | None = None) -> Table:
+    """Names whole first, then Last, Min, Max, Step (`width` 0: unknown, everything is
+    shown); the `selected` series' name highlighted (the chart under it shows it)."""
     name = Col("Metric", name=True)
     last, lo, hi = (Col(h, rank=i, right=True) for i, h in enumerate(("Last", "Min", "Max"), 1))
     step = Col("Step", rank=4, right=True)
@@ -112,21 +102,13 @@ def metrics_table(d: RunDetails, width: int = 0) -> Table:
     if not series:
         return fitted([Col("Metric", [Text("—")]), Col("", [Text("no metrics reported")])], 0)
     for (title, part), m in series:
-        name.add(title if title == part else f"{title}/{part}")
+        label = title if title == part else f"{title}/{part}"
+        name.add(safe_text(label, style="reverse") if (title, part) == selected else label)
         last.add(number(m.last))
-        lo.add(number(m.min))
-        hi.add(number(m.max))
+        lo.add(at_step(m.min, m.min_step))
+        hi.add(at_step(m.max, m.max_step))
         step.add(m.last_step if m.last_step is not None else "")
-    columns = [name, last, lo, hi, step]
-    if width:
-        columns = kept(columns, width)
-    room = width - sum(c.natural + PAD for c in columns) - PAD if width else TREND
-    if room >= MIN_TREND:
-        trend = Col("Trend")
-        for key, _m in series:
-            trend.add(Text(sparkline(d.points.get(key, []), min(room, TREND)), style="cyan"))
-        columns.append(trend)
-    return fitted(columns, 0)
+    return fitted([name, last, lo, hi, step], width)
 
 
 def steps_table(d: RunDetails, at: float, width: int = 0) -> Table:
@@ -167,8 +149,8 @@ class DetailsPanel(Vertical):
                 yield Static(id="info")
             with TabPane("Parameters", id="tab-params"), VerticalScroll():
                 yield Static(id="params")
-            with TabPane("Metrics", id="tab-metrics"), VerticalScroll():
-                yield Static(id="metrics")
+            with TabPane("Metrics", id="tab-metrics"):
+                yield MetricsTab(metrics_table, id="metrics-tab")
             with TabPane("Steps", id="tab-steps"), VerticalScroll():
                 yield Static(id="steps")
             with TabPane("Console", id="tab-console"):
@@ -206,7 +188,7 @@ class DetailsPanel(Vertical):
         width = max(self.content_size.width - 2, 1)
         self.query_one("#info", Static).update(info_table(d, at, width))
         self.query_one("#params", Static).update(params_table(d))
-        self.query_one("#metrics", Static).update(metrics_table(d, width))
+        self.query_one(MetricsTab).show(d, width)
         self.query_one("#steps", Static).update(steps_table(d, at, width))
 
     def on_resize(self) -> None:

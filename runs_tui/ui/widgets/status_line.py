@@ -11,17 +11,24 @@ from rich.text import Span, Text
 from textual.widgets import Static
 
 from runs_tui.core.columns import Column
-from runs_tui.core.fmt import duration, number, param_text, plural, timestamp
+from runs_tui.core.fmt import at_step, duration, number, param_text, plural, timestamp
 from runs_tui.core.records import RunRow
 from runs_tui.core.status import Status
 from runs_tui.core.text import one_line
 
 
 def cell_detail(row: RunRow | None, column: Column | None, at: float) -> str:
-    """The cursor cell after its header: its exact value, and a run time also as the
-    table shows it ("RUN TIME: 1h 07m (4032.05… s)"): raw seconds alone read as noise."""
+    """The cursor cell after its header: its exact value, a run time also as the table
+    shows it ("RUN TIME: 1h 07m (4032.05… s)"): raw seconds alone read as noise, and a
+    series' minimum or maximum (or its step) with where it was reached ("0.231 at step
+    4,200")."""
     if row is None or column is None:
         return ""
+    metric = row.metrics.get((column.title, column.series)) if column.is_metric else None
+    if metric is not None and column.agg != "last":  # min, max and their steps
+        extreme = column.agg.removesuffix("@step")
+        value, step = getattr(metric, extreme), getattr(metric, f"{extreme}_step")
+        return f"{column.header}: {at_step(value, step, precise=True)}"
     exact = cell_value(row, column, at)
     value = row.value(column, at)
     if column.source == "builtin" and column.name == "run_time" and value is not None:

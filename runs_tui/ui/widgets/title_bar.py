@@ -1,8 +1,9 @@
 """The line over the table: which pipeline (name, version), the table or the archive, what
-narrows the runs (and the key that clears it), and whether auto-refresh is paused.
+narrows the runs (and the key that clears it), whether auto-refresh is paused, and RO in
+read-only mode.
 
 It is drawn again only when what it says changes (or the terminal is resized). At any
-width the pipeline, the view and the paused badge stay whole; the filters give way."""
+width the pipeline, the view and the paused and RO badges stay whole; the filters give way."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ VALUE_LIMIT = 24  # each filter value, likewise
 TABLE_BADGE = Style(color="black", bgcolor="cyan", bold=True)
 ARCHIVE_BADGE = Style(color="black", bgcolor="dark_orange", bold=True)
 PAUSED_BADGE = Style(color="black", bgcolor="yellow", bold=True)
+READ_ONLY_BADGE = Style(color="white", bgcolor="red", bold=True)
 HINT = Style(dim=True)
 
 
@@ -37,13 +39,25 @@ class Where:
     filters: tuple[str, ...] = ()
     search: str = ""
     paused: bool = False
+    overview: bool = False  # every pipeline's runs; `pipeline` is the one to go back to
+    read_only: bool = False  # no action changes a run: the RO badge
 
     @classmethod
-    def of(cls, pipeline: PipelineSummary | None, view: TableView, paused: bool) -> Where:
+    def of(
+        cls,
+        pipeline: PipelineSummary | None,
+        view: TableView,
+        paused: bool,
+        overview: bool = False,
+        read_only: bool = False,
+    ) -> Where:
         if pipeline is None:
-            return cls(None, paused=paused)
+            return cls(None, paused=paused, read_only=read_only)
         words = filter_words(view)
-        return cls(pipeline.name, pipeline.version, view.archived, words, view.search, paused)
+        version = "" if overview else pipeline.version
+        return cls(
+            pipeline.name, version, view.archived, words, view.search, paused, overview, read_only
+        )
 
     @property
     def narrowed(self) -> bool:
@@ -62,6 +76,8 @@ def empty_hint(where: Where) -> str:
         return "No run matches the filters or the search: F clears them."
     if where.archived:
         return "No archived runs: A goes back to the table."
+    if where.read_only:
+        return "No runs yet (read-only: runs are started elsewhere)."
     return "No runs yet: n starts one (or `runs-tui run` from a shell)."
 
 
@@ -107,6 +123,12 @@ def where_text(where: Where, width: int | None = None) -> Text:
     paused badge come whole; the filters and search are cut with `…` to what is left."""
     if where.pipeline is None:
         return _fit(Text("No pipeline registered", Style(bold=True)), Text(), Text(), width)
+    if where.overview:
+        head = Text("Every pipeline ", Style(bold=True))
+        head.append(" OVERVIEW ", TABLE_BADGE)
+        head.append(" O: back to ", HINT)
+        head.append(one_line(where.pipeline, limit=NAME_LIMIT), HINT)
+        return _fit(head, _narrowing(where), _badges(where), width)
     head = Text(one_line(where.pipeline, limit=NAME_LIMIT), Style(bold=True))
     if where.version:
         head.append(f" {one_line(where.version, limit=16)}", Style(dim=True))
@@ -116,6 +138,11 @@ def where_text(where: Where, width: int | None = None) -> Text:
         head.append(" A: back to the table", HINT)
     else:
         head.append(" TABLE ", TABLE_BADGE)
+    return _fit(head, _narrowing(where), _badges(where), width)
+
+
+def _narrowing(where: Where) -> Text:
+    """The filters and the search, with how to clear them."""
     narrowing = Text()
     for i, words in enumerate(where.filters):
         narrowing.append(" · " if i else "filter ")
@@ -125,8 +152,16 @@ def where_text(where: Where, width: int | None = None) -> Text:
         narrowing.append(f"search {one_line(where.search, limit=VALUE_LIMIT)!r}")
     if narrowing:
         narrowing.append("  F clears", HINT)
-    paused = Text("⏸ PAUSED", PAUSED_BADGE) if where.paused else Text()
-    return _fit(head, narrowing, paused, width)
+    return narrowing
+
+
+def _badges(where: Where) -> Text:
+    """The right end, never cut: paused, and read-only."""
+    badges = Text("⏸ PAUSED", PAUSED_BADGE) if where.paused else Text()
+    if where.read_only:
+        badges.append(" " if badges else "")
+        badges.append(" RO ", READ_ONLY_BADGE)
+    return badges
 
 
 def _fit(head: Text, middle: Text, tail: Text, width: int | None) -> Text:

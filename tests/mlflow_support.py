@@ -1,0 +1,189 @@
+"""A real `mlflow server` for the tests (SQLite backend store, 127.0.0.1, a free port),
+run from the separate venv RUNS_TUI_TEST_MLFLOW names (its bin folder: `.ci/run` makes
+it), and the seeding script (`data/mlflow_seed.py`) run with that venv's python.
+Tests skip, saying why, when the venv is absent.
+
+One server serves a whole session: each test instance is a prefix of experiment names
+(`mlflow+http://...?prefix=P`), since a server takes seconds to start.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ENV = "RUNS_TUI_TEST_MLFLOW"
+SEED = Path(__file__).parent / "data" / "mlflow_seed.py"
+START_WITHIN = 180.0
+
+
+def mlflow_bin() -> Path:
+    """The venv's bin folder, or skip the test saying why."""
+    folder = os.environ.get(ENV)
+    if not folder or not (Path(folder) / "mlflow").exists():
+        pytest.skip(f"{ENV} does not name a venv bin folder with mlflow (.ci/run makes one)")
+    return Path(folder)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """`mlflow server` in a process group of its own (stopped as a whole)."""
+
+    def __init__(self, folder: Path, port: int | None = None) -> None:
+        self.folder = folder
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        bindir = mlflow_bin()
+        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        log = (self.folder / "server.log").open("ab")
+        # A shell leads the process group and ends it once this process is gone (killed
+        # without running its exit handlers): no server outlives the tests.
+        watch = f'"$@" & while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; kill 0'
+        self.proc = subprocess.Popen(
+            [
+                "sh",
+                "-c",
+                watch,
+                "sh",
+                str(bindir / "mlflow"),
+                "server",
+                "--backend-store-uri",
+                f"sqlite:///{self.folder / 'mlflow.db'}",
+                "--default-artifact-root",
+                str(self.folder / "artifacts"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + START_WITHIN
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mlflow server exited: {self.log_tail()}")
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(self.http + "/health", timeout=2) as r,
+            ):
+                if r.status == 200:
+                    return
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"mlflow server did not answer within {START_WITHIN:g} s")
+
+    def log_tail(self) -> str:
+        path = self.folder / "server.log"
+        return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(20)
+        self.proc = None
+
+
+@contextlib.contextmanager
+def running(folder: Path, port: int | None = None) -> Iterator[Server]:
+    server = Server(folder, port)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def seed(server: Server, *args: str) -> None:
+    """Run the seeding script against `server` with the mlflow venv's python."""
+    python = mlflow_bin() / "python"
+    done = subprocess.run(
+        [str(python), str(SEED), server.http, *args],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(f"seeding failed: {done.stderr[-3000:]}")
+
+
+def seed_spec(server: Server, spec: dict[str, Any], folder: Path) -> dict[str, str]:
+    name = uuid.uuid4().hex[:8]
+    given, out = folder / f"spec-{name}.json", folder / f"ids-{name}.json"
+    given.write_text(json.dumps(spec))
+    seed(server, "spec", str(given), str(out))
+    ids: dict[str, str] = json.loads(out.read_text())
+    return ids
+
+
+def seed_random(server: Server, count: int, prefix: str, folder: Path) -> dict[str, Any]:
+    out = folder / f"random-{prefix or 'all'}.json"
+    seed(server, "random", str(count), prefix, str(out))
+    logged: dict[str, Any] = json.loads(out.read_text())
+    return logged
+
+
+def rest(http: str, method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A REST call made directly (not through runs-tui): what the server holds."""
+    url = f"{http}/api/2.0/mlflow/{method}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as r:
+        got: dict[str, Any] = json.loads(r.read())
+        return got
+
+
+_shared: Server | None = None
+
+
+def shared_server() -> Server:
+    """The session's server, started on first use, stopped (and its folder removed) at
+    exit: one per test process."""
+    global _shared  # noqa: PLW0603
+    if _shared is None:
+        folder = Path(tempfile.mkdtemp(prefix="runs-tui-mlflow-"))
+        server = Server(folder)
+        server.start()
+        _shared = server
+        atexit.register(shutil.rmtree, folder, True)
+        atexit.register(server.stop)
+    return _shared
