@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+from textual.pilot import Pilot
 from textual.widgets import Static
 from ui_support import SIZE, make_app, settle, status_line, table, visible_rows
 
@@ -82,11 +85,37 @@ async def test_database_gone_shows_a_banner_keeps_data_and_recovers(
         assert app.is_running
         os.replace(aside, db_path)
         ops.abort(store, [run.id])
-        await pilot.pause(1.2)
+        await until(pilot, lambda: not banner.has_class("-visible"), "the banner cleared")
         await settle(pilot)
-        assert not banner.has_class("-visible")
         assert visible_rows(pilot)[0][4] == "Aborted"
         assert table(pilot).cursor_run is not None
+
+
+async def until(pilot: Pilot[None], check: Callable[[], bool], what: str) -> None:
+    """Poll `check` while the app runs, with a generous deadline."""
+    give_up = time.monotonic() + 60
+    while not check():
+        assert time.monotonic() < give_up, f"not reached: {what}"
+        await pilot.pause(0.05)
+
+
+async def test_a_failing_source_is_retried_less_often_and_r_retries_now(
+    store: Store, simple: str, db_path: Path
+):
+    """Each failure in a row doubles the wait (0.5 s, 1 s, 2 s...), said in the banner."""
+    ops.new_run(store, simple)
+    app = make_app(store, refresh=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        aside = db_path.with_name("aside.db")
+        os.replace(db_path, aside)
+        banner = app.screen.query_one("#banner", Static)
+        for wait in ("0.5s", "1s", "2s", "4s"):
+            await until(pilot, lambda w=wait: f"retrying in {w}" in str(banner.render()), wait)
+        os.replace(aside, db_path)
+        await pilot.press("r")  # at once, not in 4 s
+        await until(pilot, lambda: not banner.has_class("-visible"), "the banner cleared")
+        assert len(visible_rows(pilot)) == 1
 
 
 async def test_a_broken_config_is_kept_aside_and_the_app_warns(store: Store, simple: str):

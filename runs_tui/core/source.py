@@ -107,6 +107,12 @@ class RunSource(Protocol):
         another thread."""
         ...
 
+    def query_note(self, q: RunQuery) -> str:
+        """What the user should know of how `q` is answered, "" for nothing (e.g. filters a
+        server cannot apply, evaluated here over a bounded scan). No I/O: the UI thread
+        asks it for the status line."""
+        ...
+
     # --- pipelines -------------------------------------------------------------------
 
     def pipelines(self) -> list[PipelineSummary]:

@@ -42,7 +42,7 @@ from runs_tui.sources.mlflow_client import MlflowRefused
 from runs_tui.sources.mlflow_model import PARENT, Parsed, as_float, is_number, metric_key
 from runs_tui.sources.mlflow_query import Plan, keeps, plan
 from runs_tui.sources.mlflow_ranges import history
-from runs_tui.sources.mlflow_search import MlflowReader, _hexlike
+from runs_tui.sources.mlflow_search import SCAN_LIMIT, MlflowReader, _hexlike
 
 CHART_BUCKETS = 250  # a series' points kept for the details' chart (as core.details)
 NOT_HERE = "MLflow runs are started by their own code, not by runs-tui"
@@ -75,6 +75,15 @@ class MlflowSource(MlflowReader):
 
     def interrupt(self, thread: int) -> None:
         self.client.interrupt(thread)
+
+    def query_note(self, q: RunQuery) -> str:
+        p = plan(q)
+        what = " and ".join(
+            w for w, local in (("filters", p.local_filter), ("sort", p.local_sort)) if local
+        )
+        return (
+            f"{what} applied here (MLflow cannot), over at most {SCAN_LIMIT:,} runs" if what else ""
+        )
 
     def changed_since(
         self, pipeline_id: PipelineId | None, since: float | None

@@ -88,6 +88,9 @@ class SqlSource:
     def interrupt(self, thread: int) -> None:
         self._interrupter.interrupt(thread)
 
+    def query_note(self, q: RunQuery) -> str:
+        return ""  # every query is answered by the database whole
+
     @property
     def name(self) -> str:
         return self.store.display_url

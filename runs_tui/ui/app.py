@@ -139,7 +139,16 @@ class RunsApp(App[None]):
     def describe(self, action: str, description: str) -> str:
         """A binding's description, saying so when the source cannot do its action."""
         why = self.unavailable(action)
+        description = self.labelled(action, description)
         return f"{description} (unavailable: {why})" if why else description or action
+
+    def labelled(self, action: str, description: str) -> str:
+        """The source's own words for an action on runs ("Mark killed (does not stop the
+        process)" for an abort on MLflow), else the binding's description."""
+        found = _ACT.match(action)
+        if found is None:
+            return description
+        return one_line(self.source.capabilities.label(Action(found.group(1)), description))
 
     def unavailable(self, action: str) -> str:
         """Why the source cannot do a binding's action on runs; "" when it can."""
@@ -174,7 +183,9 @@ class RunsApp(App[None]):
             why = self.unavailable(b.action)
             help_text += f" · unavailable: {why}" if why else ""
             yield SystemCommand(
-                b.description, help_text, partial(self.run_action, b.action, active.node)
+                self.labelled(b.action, b.description),
+                help_text,
+                partial(self.run_action, b.action, active.node),
             )
         yield from (c for c in super().get_system_commands(screen) if c.title not in titles)
 

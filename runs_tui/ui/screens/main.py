@@ -70,6 +70,7 @@ class MainScreen(LoadsScreen):
         self.shown_query: RunQuery | None = None  # the query of the rows in the table
         self.changes: Watch | None = None  # how far changes have been seen
         self._threads: dict[Worker[None], int] = {}  # window loads under way: their threads
+        self.failures, self.retry_at = 0, 0.0
         self.total: int | None = 0  # None: the shown query's rows are in, not yet counted
         self.all_runs: int | None = 0
         self.counts = CountCache(context.source.count)
@@ -105,7 +106,7 @@ class MainScreen(LoadsScreen):
 
     def _tick(self) -> None:
         self.query_one(Notifier).tick()  # paused or not: a failure is still news
-        if not self.paused:
+        if not self.paused and self.due():
             self.reload(force=False)
 
     @work(thread=True, exclusive=True, group="pipeline")
@@ -180,9 +181,14 @@ class MainScreen(LoadsScreen):
             everything=self.all_runs,
             updated=self.updated,
             paused=self.paused,
-            extra=self.mark_info,
+            extra=" · ".join(filter(None, (self.mark_info, self._query_note()))),
             detail=cell_detail(table.cursor_run, table.cursor_spec, self.context.clock()),
         )
+
+    def _query_note(self) -> str:
+        """How the source answers the query, when the user should know (its words)."""
+        q = self.run_query
+        return "" if q is None else one_line(self.context.source.query_note(q))
 
     def action_mark(self) -> None:
         marks.toggle(self)

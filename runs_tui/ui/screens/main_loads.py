@@ -6,6 +6,7 @@ stopped in the database; results come back as messages."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 
@@ -29,6 +30,7 @@ from runs_tui.ui.widgets.details import DetailsPanel
 PAGE = 200
 LOAD_MORE_WITHIN = 20
 MARGIN = 20  # rows refreshed above and below what is on screen
+MAX_BACKOFF = 60.0  # seconds between retries of a source that keeps failing, at most
 
 
 class LoadsScreen(MarksScreen):
@@ -46,6 +48,12 @@ class LoadsScreen(MarksScreen):
     follow_run: RunId | None
     view: TableView
     _threads: dict[Worker[None], int]  # loads under way: their threads
+    failures: int  # failed loads in a row: the ticks back off while the source fails
+    retry_at: float  # time.monotonic() before which a tick does not try again
+
+    def due(self) -> bool:
+        """Whether a tick may load: not while backing off from a failing source."""
+        return time.monotonic() >= self.retry_at
 
     def reload(self, force: bool = True) -> None:
         """Show the query's rows: a new query from the top; the same one by refreshing what
@@ -152,6 +160,7 @@ class LoadsScreen(MarksScreen):
         elif message.query != self.shown_query:
             return  # a refresh of rows a fresh load has replaced meanwhile
         self.query_one(Banner).clear()
+        self.failures, self.retry_at = 0, 0.0
         if message.watch is not None:
             self.changes = message.watch
         if message.span is None:
@@ -209,7 +218,12 @@ class LoadsScreen(MarksScreen):
 
     @on(StoreFailed)
     def _store_failed(self, message: StoreFailed) -> None:
-        self.query_one(Banner).show(message.error, self.context.settings.refresh)
+        """Each failure in a row doubles the wait before a tick tries again (a server
+        that is down is not asked every tick); `r` tries at once."""
+        self.failures += 1
+        wait = min(self.context.settings.refresh * 2 ** (self.failures - 1), MAX_BACKOFF)
+        self.retry_at = time.monotonic() + wait
+        self.query_one(Banner).show(message.error, wait)
 
     @on(DataTable.CellHighlighted)
     def _cursor_moved(self, event: DataTable.CellHighlighted) -> None:

@@ -13,12 +13,12 @@ class Banner(Static):
 
     error = ""
 
-    def show(self, error: str, retry_every: float) -> None:
+    def show(self, error: str, retry_in: float) -> None:
         self.error = error
         self.update(
             Text(
                 f"⚠ Database unavailable: {one_line(error, limit=300)} — "
-                f"retrying every {retry_every:g}s; showing the last data"
+                f"retrying in {retry_in:g}s (r: now); showing the last data"
             )
         )
         self.add_class("-visible")
