@@ -99,7 +99,7 @@ async def menu(host: Host) -> None:
         return
     kind = ACTIONS[chosen].kind
     if kind is ActionKind.DETAILS:
-        host.action_details()
+        await host.action_details()
     elif kind is ActionKind.NEW_RUN:
         await new_run(host)
     elif kind is ActionKind.TAGS:

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Container
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker
 
 from runs_tui.core.actions import ACTIONS, ActionKind, by_key
@@ -36,6 +36,7 @@ from runs_tui.ui.screens.main_loads import PAGE, LoadsScreen
 from runs_tui.ui.widgets.action_bar import ActionBar
 from runs_tui.ui.widgets.banner import Banner
 from runs_tui.ui.widgets.details import DetailsPanel
+from runs_tui.ui.widgets.footer import QuietFooter
 from runs_tui.ui.widgets.runs_table import RunsTable, header_markers
 from runs_tui.ui.widgets.search_input import SearchInput
 from runs_tui.ui.widgets.status_line import StatusLine, cell_detail, cell_value
@@ -47,7 +48,9 @@ VIEW_COLUMNS = ("run", "status")
 class MainScreen(LoadsScreen):
     BINDINGS: ClassVar[list[BindingType]] = MAIN_BINDINGS
 
-    paused: reactive[bool] = reactive(False)
+    # No watcher call at start: the status line is drawn once the pipeline is known, so
+    # the "no pipeline yet" state is neither shown nor styled (a whole-screen restyle).
+    paused: reactive[bool] = reactive(False, init=False)
 
     def __init__(
         self,
@@ -93,7 +96,7 @@ class MainScreen(LoadsScreen):
         yield ActionBar(id="action-bar")
         yield StatusLine(id="status")
         yield Notifier(self.context, id="notifier")
-        yield Footer(compact=True)
+        yield QuietFooter()
 
     def flow(self, work: Coroutine[Any, Any, None]) -> None:
         """Run an action's flow as a worker of this screen."""
@@ -237,13 +240,15 @@ class MainScreen(LoadsScreen):
 
         jump_to_error(self)
 
-    def action_details(self) -> None:
-        self._set_mode("table" if self.mode == "pane" else "pane")
+    async def action_details(self) -> None:
+        await self._set_mode("table" if self.mode == "pane" else "pane")
 
-    def action_toggle_view(self) -> None:
-        self._set_mode("table" if self.mode == "view" else "view")
+    async def action_toggle_view(self) -> None:
+        await self._set_mode("table" if self.mode == "view" else "view")
 
-    def _set_mode(self, mode: str) -> None:
+    async def _set_mode(self, mode: str) -> None:
+        if mode != "table":
+            await self.query_one(DetailsPanel).build()
         was = self.mode
         self.mode = mode
         self.set_class(mode == "pane", "-pane")

@@ -134,16 +134,22 @@ def steps_table(d: RunDetails, at: float, width: int = 0) -> Table:
 
 
 class DetailsPanel(Vertical):
-    """Shows a RunDetails; the console follows new lines instead of starting over."""
+    """Shows a RunDetails; the console follows new lines instead of starting over.
+
+    The tabs are built the first time a run is shown: most sessions never open the
+    details, and their ~25 widgets would be styled with the first screen."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.run_id: RunId | None = None
         self.last_log = 0
         self.shown: tuple[RunDetails, float] | None = None  # drawn again at a new width
+        self.built = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="details-title")
+        if not self.built:
+            return
         with TabbedContent(id="details-tabs"):
             with TabPane("Info", id="tab-info"), VerticalScroll():
                 yield Static(id="info")
@@ -155,6 +161,12 @@ class DetailsPanel(Vertical):
                 yield Static(id="steps")
             with TabPane("Console", id="tab-console"):
                 yield Log(id="console", max_lines=5000, auto_scroll=True)
+
+    async def build(self) -> None:
+        """The tabs, the first time the panel is opened."""
+        if not self.built:
+            self.built = True
+            await self.recompose()
 
     def show(self, d: RunDetails | None, at: float) -> None:
         title = self.query_one("#details-title", Static)

@@ -1,0 +1,49 @@
+"""The footer is rebuilt only when the keys it shows change (each rebuild restyles every
+key and redraws the bottom line), and still follows a change of keys."""
+
+from __future__ import annotations
+
+from textual.widgets._footer import FooterKey
+from ui_support import SIZE, make_app, settle
+
+from runs_tui.core.db import Store
+from runs_tui.ui.widgets.details import DetailsPanel
+
+
+def _keys(app: object) -> list[FooterKey]:
+    return list(app.screen.query(FooterKey))  # type: ignore[attr-defined]
+
+
+async def test_a_screen_over_the_table_and_back_keeps_the_same_footer_keys(demo: Store) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        before = _keys(app)
+        assert [k.description for k in before][:3] == ["Details", "Help", "Mark"]
+        await pilot.press("question_mark")  # help over the table: its bindings are signalled
+        await settle(pilot)
+        await pilot.press("escape")  # and again on the way back, the same keys
+        await settle(pilot)
+        after = _keys(app)
+        assert [id(k) for k in after] == [id(k) for k in before]  # not rebuilt
+
+
+async def test_a_new_key_for_an_action_is_shown(demo: Store) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.update_keymap({"search": "ctrl+f"})
+        await settle(pilot)
+        shown = {k.description: k.key_display for k in _keys(app)}
+        assert shown["Search"] == "^f"
+
+
+async def test_the_details_tabs_are_built_when_first_opened(demo: Store) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one(DetailsPanel)
+        assert not panel.query("#details-tabs")  # not styled with the first screen
+        await pilot.press("down", "enter", "tab", "right")  # keys at once: the tabs exist
+        await settle(pilot)
+        assert app.screen.query_one("#details-tabs").active == "tab-params"  # type: ignore[attr-defined]
