@@ -117,6 +117,13 @@ def _status(store: Store, run_id: int) -> tuple[str, int, str]:
     return row[0], row[1], row[2]
 
 
+def _launch_written(store: Store, run_id: int) -> bool:
+    """The step's executor and id are in the store: its agent has nothing left to write."""
+    with store.read() as s:
+        stmt = select(STEP.c.external_id).where(STEP.c.run_id == run_id)
+        return bool(s.execute(stmt).scalar())
+
+
 def _lines(store: Store, run_id: int) -> list[str]:
     with store.read() as s:
         stmt = select(LOG.c.line).where(LOG.c.run_id == run_id).order_by(LOG.c.id)
@@ -257,6 +264,9 @@ def test_agents_that_saw_an_outage_do_not_fail_each_others_runs(
     # first and would find the busy one's run lost if it counted the outage as silence
     fleet.start(*settings, "--heartbeat", "2", name="busy", env={BUSY_TIMEOUT_ENV: "1"})
     wait_for(lambda: step.ticks(run.id) > 0, 30, "the step to run")
+    # a quiet step: once its launch is written the busy agent has nothing to write during
+    # the outage (a step whose writes fail past the outage limit is stopped: not this test)
+    wait_for(lambda: _launch_written(store, run.id), 30, "the launch to be written")
     fleet.start(*settings, "--heartbeat", "0.3", name="idle", env={BUSY_TIMEOUT_ENV: "1"})
     wait_for(lambda: "queues default" in fleet.log("idle"), 30, "the idle agent to start")
     lock = sqlite3.connect(db_path, isolation_level=None, timeout=30)

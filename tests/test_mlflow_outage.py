@@ -13,6 +13,7 @@ from pathlib import Path
 from mlflow_support import Server, seed_random
 from textual.pilot import Pilot
 from textual.widgets import Static
+from textual.widgets._footer import FooterKey
 from ui_support import make_app, settle, status_line, visible_rows
 
 from runs_tui.sources import open_source
@@ -37,6 +38,8 @@ async def test_server_stopped_mid_session_keeps_the_rows_and_recovers(tmp_path: 
             await settle(pilot)
             rows = visible_rows(pilot)
             assert rows
+            footer = {k.key: k.description for k in app.screen.query(FooterKey)}
+            assert footer["a"] == "Mark killed"
             await pilot.press("question_mark")  # help names abort as MLflow does it
             await settle(pilot)
             assert isinstance(app.screen, HelpScreen)

@@ -216,6 +216,19 @@ def test_pipelines_count_active_runs_by_status(seeded: Seeded) -> None:
         )
 
 
+def test_pipelines_named_at_once_then_counted(seeded: Seeded) -> None:
+    """`counted=False` gives the same pipelines; those whose counts it left out say so."""
+    quick = seeded.source.pipelines(counted=False)
+    full = seeded.source.pipelines()
+    assert [(p.id, p.name) for p in quick] == [(p.id, p.name) for p in full]
+    assert all(p.counted for p in full)
+    for fast, counted in zip(quick, full, strict=True):
+        if fast.counted:
+            assert fast.counts == counted.counts
+        else:
+            assert not fast.counts
+
+
 def test_find_pipeline_by_name_else_the_first(seeded: Seeded) -> None:
     first = min(p.name for p in seeded.data.pipelines)
     pipe, found = seeded.source.find_pipeline("etl")

@@ -7,6 +7,10 @@ from textual.widgets._footer import FooterKey
 from ui_support import SIZE, make_app, settle
 
 from runs_tui.core.db import Store
+from runs_tui.core.source import Capabilities
+from runs_tui.core.status import Action
+from runs_tui.sources.sql import SqlSource
+from runs_tui.ui.screens.help import HelpScreen
 from runs_tui.ui.widgets.details import DetailsPanel
 
 
@@ -47,3 +51,28 @@ async def test_the_details_tabs_are_built_when_first_opened(demo: Store) -> None
         await pilot.press("down", "enter", "tab", "right")  # keys at once: the tabs exist
         await settle(pilot)
         assert app.screen.query_one("#details-tabs").active == "tab-params"  # type: ignore[attr-defined]
+
+
+class OwnWords(SqlSource):
+    """The store, as a source that names an abort its own way (as MLflow's does)."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            actions=frozenset(Action), labels={Action.ABORT: "Mark killed (it keeps running)"}
+        )
+
+
+async def test_the_footer_names_an_action_in_the_sources_words(demo: Store) -> None:
+    app = make_app(demo, source=OwnWords(demo))
+    async with app.run_test(size=(200, 36)) as pilot:
+        await settle(pilot)
+        shown = {k.key: k.description for k in _keys(app)}
+        assert shown["a"] == "Mark killed"
+        assert "Abort" not in shown.values()
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert {b[2]: b[1] for b in app.screen.bindings}[
+            "abort"
+        ] == "Mark killed (it keeps running)"

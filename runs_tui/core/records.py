@@ -234,6 +234,7 @@ class PipelineSummary:
     version: str
     queue: str
     counts: dict[str, int] = field(default_factory=dict)
+    counted: bool = True  # False: `counts` not read yet (`RunSource.pipelines(counted=False)`)
 
     @property
     def total(self) -> int:

@@ -115,8 +115,10 @@ class RunSource(Protocol):
 
     # --- pipelines -------------------------------------------------------------------
 
-    def pipelines(self) -> list[PipelineSummary]:
-        """Every pipeline, with its active runs counted by status."""
+    def pipelines(self, counted: bool = True) -> list[PipelineSummary]:
+        """Every pipeline, with its active runs counted by status. `counted=False`: the
+        names at once, the counts left out (`counted` False) by a source that counts by
+        reading every run; the picker lists them meanwhile."""
         ...
 
     def find_pipeline(self, name: str | None) -> tuple[PipelineSummary | None, bool]:

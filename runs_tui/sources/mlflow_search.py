@@ -20,7 +20,7 @@ from typing import Any
 from runs_tui.core.records import PipelineId, PipelineSummary, RunId, RunQuery, RunRow
 from runs_tui.core.source import SourceError
 from runs_tui.sources.mlflow_client import Client, endpoint_of
-from runs_tui.sources.mlflow_model import Parsed, parse_run
+from runs_tui.sources.mlflow_model import STATUS, Parsed, parse_run
 from runs_tui.sources.mlflow_query import ACTIVE, Plan, keeps, order, plan
 from runs_tui.sources.mlflow_ranges import Ranges
 
@@ -88,14 +88,39 @@ class MlflowReader:
     def _summary(self, eid: str, name: str) -> PipelineSummary:
         return PipelineSummary(eid, name, "", "")
 
-    def pipelines(self) -> list[PipelineSummary]:
+    def pipelines(self, counted: bool = True) -> list[PipelineSummary]:
         out = []
         for eid, name in sorted(self._list_experiments().items(), key=lambda e: e[1]):
             summary = self._summary(eid, name)
-            rows = self._scan([eid], plan(RunQuery(eid)), limit=None)
-            summary.counts = dict(Counter(r.status for r in rows))
+            if counted:
+                summary.counts = self._status_counts(eid)
+            summary.counted = counted
             out.append(summary)
         return out
+
+    def _status_counts(self, eid: str) -> dict[str, int]:
+        """The experiment's runs by status: the server counts nothing, so every run is
+        read (only its status looked at), a page of `SCAN_PAGE` at a time."""
+        counts: Counter[str] = Counter()
+        p = plan(RunQuery(eid))
+        token: str | None = None
+        while True:
+            body: dict[str, Any] = {
+                "experiment_ids": [eid],
+                "filter": p.filter,
+                "run_view_type": p.view,
+                "max_results": SCAN_PAGE,
+            }
+            if token:
+                body["page_token"] = token
+            got = self.client.post("runs/search", body)
+            for run in got.get("runs", []):
+                status = STATUS.get(str(run.get("info", {}).get("status", "")))
+                if status is not None:
+                    counts[status] += 1
+            token = got.get("next_page_token") or None
+            if token is None:
+                return dict(counts)
 
     def find_pipeline(self, name: str | None) -> tuple[PipelineSummary | None, bool]:
         named = sorted(self._list_experiments().items(), key=lambda e: e[1])

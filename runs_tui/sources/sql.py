@@ -103,8 +103,8 @@ class SqlSource:
         self.store.dispose()
 
     @_guarded
-    def pipelines(self) -> list[PipelineSummary]:
-        return lookup.pipelines(self.store)
+    def pipelines(self, counted: bool = True) -> list[PipelineSummary]:
+        return lookup.pipelines(self.store)  # counted either way: one grouped query
 
     @_guarded
     def find_pipeline(self, name: str | None) -> tuple[PipelineSummary | None, bool]:

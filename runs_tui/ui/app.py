@@ -28,7 +28,7 @@ from runs_tui.sources import open_source
 from runs_tui.ui.context import Clock, Context
 from runs_tui.ui.lean import LeanOutput
 from runs_tui.ui.render import use_tag_colors
-from runs_tui.ui.screens.main import MainScreen
+from runs_tui.ui.screens.main import main_screen_for
 from runs_tui.ui.screens.too_small import TooSmallScreen, too_small
 
 _ACT = re.compile(r"^act\('(\w+)'\)$")
@@ -87,8 +87,9 @@ class RunsApp(App[None]):
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         self.set_keymap(self.settings.keymap)
+        screen = main_screen_for(self.source.capabilities)
         self.push_screen(
-            MainScreen(self.context, self.start_pipeline, self.start_columns, self.start_view)
+            screen(self.context, self.start_pipeline, self.start_columns, self.start_view)
         )
         if self.config_warning:
             self.notify(self.config_warning, severity="warning", timeout=10, markup=False)

@@ -23,7 +23,7 @@ from runs_tui.core.changes import Watch
 from runs_tui.core.columns import Column, parse_column
 from runs_tui.core.count_cache import CountCache
 from runs_tui.core.records import PipelineSummary, RunId, RunQuery
-from runs_tui.core.source import SourceError
+from runs_tui.core.source import Capabilities, SourceError
 from runs_tui.core.status import Action
 from runs_tui.core.text import one_line
 from runs_tui.core.view import TableView, opening_view
@@ -31,7 +31,7 @@ from runs_tui.ui.context import Context
 from runs_tui.ui.flows import actions, compare, marks, overview, view
 from runs_tui.ui.messages import StoreFailed
 from runs_tui.ui.notifier import Notifier
-from runs_tui.ui.screens.main_keys import MAIN_BINDINGS
+from runs_tui.ui.screens.main_keys import MAIN_BINDINGS, own_words
 from runs_tui.ui.screens.main_loads import PAGE, LoadsScreen
 from runs_tui.ui.widgets.action_bar import ActionBar
 from runs_tui.ui.widgets.banner import Banner
@@ -48,9 +48,7 @@ VIEW_COLUMNS = ("run", "status")
 class MainScreen(LoadsScreen):
     BINDINGS: ClassVar[list[BindingType]] = MAIN_BINDINGS
 
-    # No watcher call at start: the status line is drawn once the pipeline is known, so
-    # the "no pipeline yet" state is neither shown nor styled (a whole-screen restyle).
-    paused: reactive[bool] = reactive(False, init=False)
+    paused: reactive[bool] = reactive(False)
 
     def __init__(
         self,
@@ -341,3 +339,10 @@ class MainScreen(LoadsScreen):
 
     def action_compare(self) -> None:
         compare.open_compare(self)
+
+
+def main_screen_for(caps: Capabilities) -> type[MainScreen]:
+    """MainScreen, or, for a source with its own words for an action, a subclass whose
+    keys (and so the footer) say them."""
+    keys = own_words(caps)
+    return type("MainScreen", (MainScreen,), {"BINDINGS": keys}) if keys else MainScreen

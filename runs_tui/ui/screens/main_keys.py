@@ -9,6 +9,8 @@ from typing import Any
 from textual.binding import Binding, BindingType
 
 from runs_tui.core.actions import SPECS
+from runs_tui.core.source import Capabilities
+from runs_tui.core.text import one_line
 
 
 def _hidden(key: str, action: str, description: str, binding_id: str, **kw: Any) -> Binding:
@@ -57,3 +59,14 @@ MAIN_BINDINGS: list[BindingType] = [
     _hidden("E", "jump_error", "Jump to the error", "jump_error"),
     _hidden("d", "compare", "Compare runs", "compare"),
 ]
+
+
+def own_words(caps: Capabilities) -> list[BindingType]:
+    """The footer's keys of actions a source names its own way ("Mark killed" for an
+    abort on MLflow), replacing the default ones under the same id. The footer has room
+    for the name only; help and the palette give the whole label."""
+    return [
+        Binding(s.key, f"act('{s.action.value}')", one_line(label.split(" (")[0]), id=s.binding)
+        for s in SPECS
+        if s.binding and s.hint and (label := caps.labels.get(s.action))
+    ]

@@ -29,6 +29,8 @@ def summary_text(p: PipelineSummary, width: int, name_width: int) -> Text:
     has room for it, else with the counts on a second, indented line."""
     head = Text(one_line(p.name, limit=NAME_LIMIT).ljust(name_width), Style(bold=True))
     head.append(f"  {one_line(p.version, limit=12):<10}")
+    if not p.counted:
+        return head.append("  counting runs…", Style(dim=True))
     head.append(f" {p.total:>6} {'run ' if p.total == 1 else 'runs'}")
     counts = Text()
     for status in Status:
@@ -61,12 +63,21 @@ class PipelinePicker(ModalScreen[str | None]):
 
     @work(group="load")
     async def _load(self) -> None:
+        """The names first; where the source had to leave the counts out (it reads every
+        run to count them: MLflow), they follow, and the list can be used meanwhile."""
         try:
-            summaries = await asyncio.to_thread(self.source.pipelines)
+            summaries = await asyncio.to_thread(self.source.pipelines, False)
+            self._show(summaries)
+            if all(s.counted for s in summaries):
+                return
+            counted = {s.id: s for s in await asyncio.to_thread(self.source.pipelines)}
         except SourceError as exc:
             self.notify(f"Cannot list pipelines: {exc}", severity="error", markup=False)
-            summaries = []
-        self._show(summaries)
+            if not self.summaries:
+                self._show([])
+            return
+        self.summaries = [counted.get(s.id, s) for s in self.summaries]
+        self._reflow()
 
     def _show(self, summaries: list[PipelineSummary]) -> None:
         options = self.query_one(OptionList)
