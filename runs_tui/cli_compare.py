@@ -13,6 +13,7 @@ import json
 import time
 from typing import Any
 
+from runs_tui.cli_show import run_head
 from runs_tui.core import compare
 from runs_tui.core.compare import ABSENT, Comparison, MetricLine
 from runs_tui.core.fmt import LABELS, number, param_number
@@ -64,13 +65,7 @@ def compare_record(c: Comparison, every: bool) -> dict[str, Any]:
     return {
         "runs": [
             {
-                "id": r.id,
-                "pipeline": r.pipeline,
-                "run": r.number,
-                "name": r.name,
-                "version": r.version,
-                "status": LABELS.get(r.status, r.status),
-                "reason": r.reason,
+                **run_head(r),
                 "exit_code": r.exit_code,
                 "run_time": r.run_time(c.at),
                 "tags": sorted(r.tags),

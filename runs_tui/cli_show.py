@@ -64,10 +64,9 @@ def step_label(step: StepInfo) -> str:
     return LABELS.get(step.status, step.status) if step.status else "not run"
 
 
-def show_record(d: RunDetails, at: float) -> dict[str, Any]:
-    """The run as one JSON object: times in ISO 8601 (UTC), run time in seconds,
-    parameters as numbers where they are written as plain numbers (as `ls` exports them)."""
-    r = d.row
+def run_head(r: RunRow) -> dict[str, Any]:
+    """What names a run and says how it stands, first in every JSON record of a run
+    (`show`, `compare`)."""
     return {
         "id": r.id,
         "pipeline": r.pipeline,
@@ -76,6 +75,15 @@ def show_record(d: RunDetails, at: float) -> dict[str, Any]:
         "version": r.version,
         "status": LABELS.get(r.status, r.status),
         "reason": r.reason,
+    }
+
+
+def show_record(d: RunDetails, at: float) -> dict[str, Any]:
+    """The run as one JSON object: times in ISO 8601 (UTC), run time in seconds,
+    parameters as numbers where they are written as plain numbers (as `ls` exports them)."""
+    r = d.row
+    return {
+        **run_head(r),
         "message": r.status_message,
         "progress": r.progress,
         "exit_code": r.exit_code,

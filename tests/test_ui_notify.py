@@ -67,6 +67,22 @@ async def agent_runs(agents, db_path: Path, *args: str) -> None:
     await asyncio.to_thread(run_agent, agents(str(db_path)), *args)
 
 
+def passing_and_failing(store: Store, tmp_path: Path) -> tuple[str, str]:
+    """A passing pipeline (the one the app shows) and a failing one, a new run in each."""
+    shown = register_passing(store, tmp_path)
+    other = register_failing(store, tmp_path)
+    new_runs(store, other)
+    new_runs(store, shown)
+    return shown, other
+
+
+async def run_both(pilot: Pilot[None], agents, db_path: Path) -> None:
+    """An agent runs both pipelines' runs, then the table is refreshed (`r`)."""
+    await settle(pilot)
+    await agent_runs(agents, db_path)
+    await pilot.press("r")
+
+
 async def test_a_run_failing_under_the_open_app_is_told_once(
     store: Store, tmp_path: Path, agents, db_path: Path
 ):
@@ -131,15 +147,10 @@ async def test_scope_all_and_completed_when_asked(
     store: Store, tmp_path: Path, agents, db_path: Path
 ):
     write_config(on=["failed", "completed"], scope="all", bell=False)
-    shown = register_passing(store, tmp_path)
-    other = register_failing(store, tmp_path)
-    new_runs(store, other)
-    new_runs(store, shown)
+    shown, other = passing_and_failing(store, tmp_path)
     app = app_on(store, shown, refresh=3600)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await agent_runs(agents, db_path)
-        await pilot.press("r")
+        await run_both(pilot, agents, db_path)
         await until(pilot, lambda: told(app), "the summary")
         await settle(pilot)
         (toast,) = told(app)
@@ -151,15 +162,10 @@ async def test_scope_all_and_completed_when_asked(
 async def test_scope_pipeline_keeps_to_the_open_one(
     store: Store, tmp_path: Path, agents, db_path: Path
 ):
-    shown = register_passing(store, tmp_path)
-    other = register_failing(store, tmp_path)
-    new_runs(store, other)
-    new_runs(store, shown)
+    shown, _ = passing_and_failing(store, tmp_path)
     app = app_on(store, shown, refresh=3600)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await agent_runs(agents, db_path)
-        await pilot.press("r")
+        await run_both(pilot, agents, db_path)
         await settle(pilot)
         await pilot.press("r")  # a second look, should the first have raced the agent
         await settle(pilot)
