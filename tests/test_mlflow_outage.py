@@ -31,13 +31,16 @@ async def test_server_stopped_mid_session_keeps_the_rows_and_recovers(tmp_path: 
     server = Server(tmp_path)
     await asyncio.to_thread(server.start)
     try:
-        seed_random(server, 12, "outage-", tmp_path)
+        logged = seed_random(server, 12, "outage-", tmp_path)
         source = open_source(f"mlflow+{server.http}?prefix=outage-")
         app = make_app(None, source=source, refresh=0.5)  # type: ignore[arg-type]
         async with app.run_test(size=(120, 36)) as pilot:
             await settle(pilot)
             rows = visible_rows(pilot)
             assert rows
+            names = {r["name"] or r["id"][:8] for r in logged["runs"]}
+            assert all(row[1] in names for row in rows), "RUN: the run's name, else its id"
+            assert status_line(pilot).endswith(f"RUN: {rows[0][1]}")  # the cursor cell
             footer = {k.key: k.description for k in app.screen.query(FooterKey)}
             assert footer["a"] == "Mark killed"
             await pilot.press("question_mark")  # help names abort as MLflow does it

@@ -14,7 +14,10 @@ from ui_support import main_screen, make_app, settle, table, title_bar
 from runs_tui.core.db import Store, open_store
 from runs_tui.core.records import PipelineSummary, RangeFilter, TagFilter, ValueFilter
 from runs_tui.core.registry import register
+from runs_tui.core.source import Capabilities
+from runs_tui.core.status import Action
 from runs_tui.core.view import TableView
+from runs_tui.sources.sql import SqlSource
 from runs_tui.ui.screens.pipelines import summary_text
 from runs_tui.ui.widgets.title_bar import TitleBar, Where, filter_words, where_text
 
@@ -132,6 +135,24 @@ async def test_f_on_an_empty_table_says_why(store: Store, simple: str):
         await pilot.press("f")
         await settle(pilot)
         assert "Filter: no run is shown; F clears the filters and search" in notes(app)
+
+
+class StartsNoRuns(SqlSource):
+    """The store, as a source whose runs are started elsewhere (as MLflow's are)."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            actions=frozenset(Action) - {Action.RUN}, unavailable={Action.RUN: "started elsewhere"}
+        )
+
+
+async def test_an_empty_table_of_a_source_that_starts_no_runs_says_so(store: Store, simple: str):
+    app = make_app(store, pipeline=simple, refresh=3600, source=StartsNoRuns(store))
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        hint = app.screen.query_one("#empty-hint", Static)
+        assert hint.display and str(hint.content) == "No runs yet (started elsewhere)."
 
 
 async def test_the_hint_goes_once_there_are_runs(store: Store, pipeline_file: Path):

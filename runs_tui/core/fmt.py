@@ -79,8 +79,11 @@ def iso(t: float | None) -> str:
 
 
 def cell(row: RunRow, column: Column, at: float, precise: bool = False) -> str:
-    """A column's value as the table and `ls` show it, on one safe line."""
+    """A column's value as the table and `ls` show it, on one safe line; RUN of a run
+    without a number (an MLflow run) is its name or id (sorted as a run with no number)."""
     value = row.value(column, at)
+    if value is None and column.spec == "run":
+        return one_line(row.ref)
     if value is None:
         return ""
     if column.source == "builtin":
@@ -135,7 +138,7 @@ def record_value(column: Column, at: float) -> Callable[[RunRow], Any]:
     if column.is_param:
         return lambda row: row.params.get(name)
     if name == "run":
-        return attrgetter("number")
+        return lambda row: row.number if row.number is not None else row.ref
     if name == "run_time":
         return lambda row: row.run_time(at)
     if name == "status":

@@ -173,8 +173,9 @@ class MainScreen(LoadsScreen):
         self.query_one(TitleBar).show(where)
         empty = not table.order and (self.pipeline is None or self.shown_query is not None)
         hint = self.query_one("#empty-hint", Static)
-        if empty and hint.content != empty_hint(where):  # a tick changes nothing: no redraw
-            hint.update(empty_hint(where))
+        told = empty_hint(where, self.context.source.capabilities)
+        if empty and hint.content != told:  # a tick changes nothing: no redraw
+            hint.update(told)
         self.set_class(empty, "-empty")
         self.query_one(StatusLine).show(
             loaded=len(table.order),

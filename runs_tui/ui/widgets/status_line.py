@@ -40,7 +40,7 @@ def cell_value(row: RunRow, column: Column, at: float) -> str:
     """A cell's exact value, what `y` copies: a date-time, a precise float, the full text."""
     value = row.value(column, at)
     if value is None:
-        return "—"
+        return one_line(row.ref) if column.spec == "run" else "—"  # a run with no number
     if column.source == "builtin" and column.name in ("started", "updated"):
         return timestamp(value)
     if column.source == "builtin" and column.name == "status":

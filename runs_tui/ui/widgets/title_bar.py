@@ -16,7 +16,8 @@ from textual.widget import Widget
 from runs_tui.core.columns import Kind, parse_column
 from runs_tui.core.fmt import duration, number, timestamp
 from runs_tui.core.records import PipelineSummary, RangeFilter, TagFilter, ValueFilter
-from runs_tui.core.status import Status
+from runs_tui.core.source import Capabilities
+from runs_tui.core.status import Action, Status
 from runs_tui.core.text import one_line
 from runs_tui.core.view import TableView
 
@@ -64,8 +65,11 @@ class Where:
         return bool(self.filters or self.search)
 
 
-def empty_hint(where: Where) -> str:
-    """What to do about an empty table."""
+def empty_hint(where: Where, caps: Capabilities | None = None) -> str:
+    """What to do about an empty table, for a source that can do what `caps` says."""
+    caps = caps or Capabilities()
+    if where.pipeline is None and not caps.register:
+        return "Nothing to show: the source has no pipelines (experiments) yet."
     if where.pipeline is None:
         return (
             "No pipeline is registered yet. Register one from a shell:\n"
@@ -78,6 +82,8 @@ def empty_hint(where: Where) -> str:
         return "No archived runs: A goes back to the table."
     if where.read_only:
         return "No runs yet (read-only: runs are started elsewhere)."
+    if not caps.can(Action.RUN):
+        return f"No runs yet ({one_line(caps.why_not(Action.RUN))})."
     return "No runs yet: n starts one (or `runs-tui run` from a shell)."
 
 
