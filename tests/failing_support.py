@@ -13,10 +13,13 @@ from runs_tui.core.registry import register
 
 EPOCHS = 60  # lines of stdout before the traceback: more than a screen
 FAILING = (
-    "import sys\n"
+    "import sys, time\n"
     f"for i in range({EPOCHS}):\n"
     "    print('epoch %d: loss %.3f' % (i, 1 / (i + 1)), flush=True)\n"  # no {}: parameters
     "print('hostile \\x1b[31m [b]x[/b] \\x07', flush=True)\n"
+    # stdout and stderr are two pipes: lines written at once may be read in either order;
+    # a pause puts stdout's lines first in the console, as a person watching saw them
+    "time.sleep(0.5)\n"
     "print('warning: lr is high', file=sys.stderr, flush=True)\n"
     "raise ValueError('bad lr: 10.0')\n"
 )

@@ -12,7 +12,7 @@ from test_exports import many_runs
 from ui_support import main_screen, make_app, settle, status_line, table
 
 from runs_tui.core.db import Store
-from runs_tui.core.records import RunQuery
+from runs_tui.core.records import RunQuery, RunRow
 from runs_tui.sources.sql import SqlSource
 from runs_tui.ui.screens.main_loads import PAGE
 
@@ -71,3 +71,35 @@ async def test_a_query_with_fewer_runs_than_a_page_is_counted_by_its_rows(
         assert status_line(pilot).startswith("30 of 30 runs")
         assert source.asked == [], "the rows were all there is: nothing to count"
         assert main_screen(pilot).total == 30
+
+
+class HeldWindow(SqlSource):
+    """The real source, whose windows of a search wait until the test lets them go (a
+    server that takes seconds to read)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.gate = threading.Event()
+
+    def window(self, q: RunQuery, offset: int = 0, limit: int = 200) -> list[RunRow]:
+        if q.search:
+            assert self.gate.wait(60), "the test never let the window go"
+        return super().window(q, offset, limit)
+
+
+async def test_a_new_query_says_loading_until_its_rows_come(store: Store, simple: str):
+    many_runs(store, simple, 30)
+    source = HeldWindow(store)
+    app = make_app(store, source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        pilot.app.set_timer(120, source.gate.set)  # a failing test does not hang its exit
+        await settle(pilot)
+        assert status_line(pilot).startswith("30 of 30 runs")
+        await pilot.press("slash", "3", "enter")
+        await until(pilot, lambda: "loading runs…" in status_line(pilot), "loading said")
+        assert "0 of" not in status_line(pilot)
+        source.gate.set()
+        await until(pilot, lambda: "loading" not in status_line(pilot), "the rows shown")
+        await settle(pilot)
+        shown = len(table(pilot).order)
+        assert 0 < shown < 30 and status_line(pilot).startswith(f"{shown} of {shown} runs")

@@ -185,6 +185,7 @@ class MainScreen(LoadsScreen):
             paused=self.paused,
             extra=" · ".join(filter(None, (self.mark_info, self._query_note()))),
             detail=cell_detail(table.cursor_run, table.cursor_spec, self.context.clock()),
+            loading=self.run_query is not None and self.run_query != self.shown_query,
         )
 
     def _query_note(self) -> str:

@@ -70,12 +70,16 @@ class StatusLine(Static):
         paused: bool,
         detail: str,
         extra: str = "",
+        loading: bool = False,
     ) -> None:
+        """`loading`: a new query's rows are being read (a server may take seconds)."""
         left = Text()
         if paused:  # first: however narrow the line, the badge is not cut
             left.append("⏸ PAUSED", Style(color="black", bgcolor="yellow", bold=True))
             left.append(" · ")
-        if total is None or everything is None:  # the rows are in, their count is not
+        if loading:  # not "0 of 0 runs" while a slow source still reads
+            left.append("loading runs…", Style(bold=True))
+        elif total is None or everything is None:  # the rows are in, their count is not
             left.append(f"{loaded:,} of … runs", Style(bold=True))
             left.append(" · counting…", Style(dim=True))
         else:
