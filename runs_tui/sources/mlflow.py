@@ -37,7 +37,8 @@ from runs_tui.core.records import (
 )
 from runs_tui.core.source import Capabilities, RunSource, SourceError
 from runs_tui.core.status import Action
-from runs_tui.sources import mlflow_actions
+from runs_tui.sources import mlflow_actions, open_source
+from runs_tui.sources.mlflow_agent import AgentLink, linked
 from runs_tui.sources.mlflow_client import MlflowRefused
 from runs_tui.sources.mlflow_model import PARENT, Parsed, as_float, is_number, metric_key
 from runs_tui.sources.mlflow_query import Plan, keeps, plan
@@ -59,7 +60,13 @@ CAPABILITIES = Capabilities(
 
 
 class MlflowSource(MlflowReader):
-    """Runs on one MLflow server (reading: `MlflowReader`); thread-safe."""
+    """Runs on one MLflow server (reading: `MlflowReader`); thread-safe. With `store`,
+    the runs-tui store whose agent runs experiments registered there as pipelines: new
+    runs, continue and retry go to it (`mlflow_agent`)."""
+
+    def __init__(self, url: str, prefix: str = "", store: RunSource | None = None) -> None:
+        super().__init__(url, prefix)
+        self.link = AgentLink(self.client, store) if store is not None else None
 
     @property
     def name(self) -> str:
@@ -68,10 +75,12 @@ class MlflowSource(MlflowReader):
 
     @property
     def capabilities(self) -> Capabilities:
-        return CAPABILITIES
+        return CAPABILITIES if self.link is None else linked(CAPABILITIES)
 
     def close(self) -> None:
         self.client.close()
+        if self.link is not None:
+            self.link.store.close()
 
     def interrupt(self, thread: int) -> None:
         self.client.interrupt(thread)
@@ -257,7 +266,9 @@ class MlflowSource(MlflowReader):
         return [t for t, _ in uses.most_common()]
 
     def new_run_form(self, pipeline: str) -> NewRunForm:
-        raise ValueError(NOT_HERE)
+        if self.link is None:
+            raise ValueError(NOT_HERE)
+        return self.link.new_run_form(pipeline)
 
     # ------------------------------------------------------------- selections
 
@@ -291,13 +302,17 @@ class MlflowSource(MlflowReader):
             self.ranges.forget(str(i))
 
     def transition(self, action: Action, ids: Sequence[RunId], *, message: str = "") -> BulkResult:
+        if action is Action.RETRY and self.link is not None:
+            return self.link.act(action, self.runs(ids), ids)
         try:
             return mlflow_actions.transition(self.client, action, self.runs(ids), ids)
         finally:
             self._wrote(ids)
 
     def resume(self, ids: Sequence[RunId]) -> BulkResult:
-        raise ValueError(NOT_HERE)
+        if self.link is None:
+            raise ValueError(NOT_HERE)
+        return self.link.act(Action.CONTINUE, self.runs(ids), ids)
 
     def tag(self, ids: Sequence[RunId], add: Sequence[str], remove: Sequence[str]) -> BulkResult:
         try:
@@ -313,16 +328,23 @@ class MlflowSource(MlflowReader):
         queue: str | None = None,
         tags: Sequence[str] = (),
     ) -> NewRun:
-        raise ValueError(NOT_HERE)
+        if self.link is None:
+            raise ValueError(NOT_HERE)
+        return self.link.new_run(pipeline, params, queue, tags)
 
 
 def open_mlflow(db: str | None) -> RunSource:
-    """The entry point for `mlflow+http://HOST:PORT[/PATH][?prefix=P]` (and https)."""
+    """The entry point for `mlflow+http://HOST:PORT[/PATH][?prefix=P][&store=DB]` (and
+    https); `store`: the runs-tui database whose agent runs these experiments."""
     url = db or ""
     parts = urlsplit(url.split("+", 1)[1] if "+" in url.split("://", 1)[0] else url)
-    prefix = parse_qs(parts.query).get("prefix", [""])[0]
+    query = parse_qs(parts.query)
+    prefix = query.get("prefix", [""])[0]
     plain = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    store = open_source(query["store"][0]) if query.get("store") else None
     try:
-        return MlflowSource(plain, prefix)
+        return MlflowSource(plain, prefix, store)
     except ValueError as exc:
+        if store is not None:
+            store.close()
         raise SourceError(str(exc)) from None

@@ -108,7 +108,9 @@ def parse_run(data: dict[str, Any], pipeline: str) -> Parsed:
     run_id = str(info.get("run_id") or info.get("run_uuid") or "")
     tags = {str(t.get("key")): str(t.get("value", "")) for t in body.get("tags", [])}
     system = {k: v for k, v in tags.items() if k.startswith(SYSTEM)}
-    shown = sorted(tag_text(k, v) for k, v in tags.items() if not k.startswith(SYSTEM))
+    shown = sorted(
+        tag_text(k, v) for k, v in tags.items() if not k.startswith((SYSTEM, "runs_tui."))
+    )
     params = {
         param_spec_name(str(p.get("key"))): str(p.get("value", "")) for p in body.get("params", [])
     }
