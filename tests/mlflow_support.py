@@ -49,9 +49,12 @@ def free_port() -> int:
 class Server:
     """`mlflow server` in a process group of its own (stopped as a whole)."""
 
-    def __init__(self, folder: Path, port: int | None = None) -> None:
+    def __init__(self, folder: Path, port: int | None = None, admin: str | None = None) -> None:
+        """`admin`: the admin's password of MLflow's basic-auth app, run with nobody else
+        allowed anything by default; None: no authentication."""
         self.folder = folder
         self.port = port or free_port()
+        self.admin = admin
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -61,6 +64,18 @@ class Server:
     def start(self) -> None:
         bindir = mlflow_bin()
         env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        auth: list[str] = []
+        if self.admin is not None:
+            config = self.folder / "auth.ini"
+            config.write_text(
+                "[mlflow]\ndefault_permission = NO_PERMISSIONS\n"
+                f"database_uri = sqlite:///{self.folder / 'auth.db'}\n"
+                f"admin_username = admin\nadmin_password = {self.admin}\n"
+                "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+            )
+            env["MLFLOW_AUTH_CONFIG_PATH"] = str(config)
+            env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = "runs-tui-tests"  # CSRF, asked for
+            auth = ["--app-name", "basic-auth"]
         log = (self.folder / "server.log").open("ab")
         # A shell leads the process group and ends it once this process is gone (killed
         # without running its exit handlers): no server outlives the tests.
@@ -83,6 +98,7 @@ class Server:
                 str(self.port),
                 "--workers",
                 "1",
+                *auth,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

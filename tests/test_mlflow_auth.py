@@ -1,0 +1,85 @@
+"""Credentials and refusals: a real MLflow server running its basic-auth app. No
+credentials, or wrong ones, are a 401 naming the variables to set; a user allowed
+nothing is a 403 with the server's words; the admin's credentials read. A server that
+takes the connection and never answers is a timeout, in one line."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mlflow_support import Server, mlflow_bin
+
+from runs_tui.core.records import RunQuery
+from runs_tui.core.source import SourceError
+from runs_tui.sources import open_source
+from runs_tui.sources.mlflow_client import Client, endpoint_of
+
+ADMIN = "admin-Pass-2026-x"
+VIEWER = "viewer-Pass-2026-x"
+VARS = ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    python = mlflow_bin() / "python"
+    probe = subprocess.run([python, "-c", "import flask_wtf"], check=False, capture_output=True)
+    if probe.returncode:
+        pytest.skip("the mlflow venv has no basic-auth app: pip install 'mlflow[auth]' there")
+    running = Server(tmp_path, admin=ADMIN)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def as_user(monkeypatch: pytest.MonkeyPatch, user: str | None, password: str = "") -> None:
+    for name in VARS:
+        monkeypatch.delenv(name, raising=False)
+    if user is not None:
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", user)
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)
+
+
+def test_credentials_from_the_environment(server: Server, monkeypatch: pytest.MonkeyPatch):
+    url = f"mlflow+{server.http}"
+    as_user(monkeypatch, None)
+    hint = r"401 needs credentials \(MLFLOW_TRACKING_TOKEN or _USERNAME/_PASSWORD\)"
+    with pytest.raises(SourceError, match=hint):
+        open_source(url).pipelines()
+    as_user(monkeypatch, "admin", "not-the-password")
+    with pytest.raises(SourceError, match=hint):
+        open_source(url).pipelines()
+
+    as_user(monkeypatch, "admin", ADMIN)
+    admin = open_source(url)
+    client = admin.client  # type: ignore[attr-defined]
+    client.post("experiments/create", {"name": "secret"})
+    client.post("users/create", {"username": "viewer", "password": VIEWER})
+    (secret,) = [p for p in admin.pipelines(counted=False) if p.name == "secret"]
+    made = client.post("runs/create", {"experiment_id": str(secret.id), "start_time": 1})
+    run_id = made["run"]["info"]["run_id"]
+    assert [r.id for r in admin.window(RunQuery(secret.id))] == [run_id]
+
+    as_user(monkeypatch, "viewer", VIEWER)
+    viewer = open_source(url)
+    assert [p.name for p in viewer.pipelines(counted=False)] == [], "hidden by the server"
+    with pytest.raises(SourceError, match=r"403 not allowed: .*ermission") as refused:
+        viewer.client.post(  # type: ignore[attr-defined]
+            "runs/set-tag", {"run_id": run_id, "key": "k", "value": "v"}
+        )
+    assert "\n" not in str(refused.value)
+
+
+def test_a_server_that_never_answers_is_a_timeout() -> None:
+    with socket.socket() as quiet:  # takes connections (the backlog), never reads them
+        quiet.bind(("127.0.0.1", 0))
+        quiet.listen(4)
+        port = quiet.getsockname()[1]
+        client = Client(endpoint_of(f"http://127.0.0.1:{port}"), timeout=0.5)
+        with pytest.raises(SourceError, match=rf"127.0.0.1:{port}: no answer within 0.5 s"):
+            client.post("experiments/search", {"max_results": 1})
