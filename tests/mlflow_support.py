@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -49,17 +50,25 @@ def free_port() -> int:
 class Server:
     """`mlflow server` in a process group of its own (stopped as a whole)."""
 
-    def __init__(self, folder: Path, port: int | None = None, admin: str | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        port: int | None = None,
+        admin: str | None = None,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
         """`admin`: the admin's password of MLflow's basic-auth app, run with nobody else
-        allowed anything by default; None: no authentication."""
+        allowed anything by default; None: no authentication. `tls`: (certificate, key):
+        served over https."""
         self.folder = folder
         self.port = port or free_port()
         self.admin = admin
+        self.tls = tls
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         bindir = mlflow_bin()
@@ -76,6 +85,9 @@ class Server:
             env["MLFLOW_AUTH_CONFIG_PATH"] = str(config)
             env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = "runs-tui-tests"  # CSRF, asked for
             auth = ["--app-name", "basic-auth"]
+        if self.tls is not None:
+            cert, key = self.tls
+            auth += ["--uvicorn-opts", f"--ssl-certfile {cert} --ssl-keyfile {key}"]
         log = (self.folder / "server.log").open("ab")
         # A shell leads the process group and ends it once this process is gone (killed
         # without running its exit handlers): no server outlives the tests.
@@ -106,13 +118,14 @@ class Server:
             start_new_session=True,
         )
         log.close()
+        trusted = ssl.create_default_context(cafile=str(self.tls[0])) if self.tls else None
         deadline = time.monotonic() + START_WITHIN
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"mlflow server exited: {self.log_tail()}")
             with (
                 contextlib.suppress(OSError),
-                urllib.request.urlopen(self.http + "/health", timeout=2) as r,
+                urllib.request.urlopen(self.http + "/health", timeout=2, context=trusted) as r,
             ):
                 if r.status == 200:
                     return

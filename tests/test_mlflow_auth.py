@@ -1,10 +1,13 @@
-"""Credentials and refusals: a real MLflow server running its basic-auth app. No
+"""Credentials, refusals and https: a real MLflow server running its basic-auth app. No
 credentials, or wrong ones, are a 401 naming the variables to set; a user allowed
 nothing is a 403 with the server's words; the admin's credentials read. A server that
-takes the connection and never answers is a timeout, in one line."""
+takes the connection and never answers is a timeout, in one line. Over https, the
+server's certificate is trusted through MLFLOW_TRACKING_SERVER_CERT_PATH (or not checked
+with MLFLOW_TRACKING_INSECURE_TLS=true), and an unknown one is refused, in one line."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -83,3 +86,42 @@ def test_a_server_that_never_answers_is_a_timeout() -> None:
         client = Client(endpoint_of(f"http://127.0.0.1:{port}"), timeout=0.5)
         with pytest.raises(SourceError, match=rf"127.0.0.1:{port}: no answer within 0.5 s"):
             client.post("experiments/search", {"max_results": 1})
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made by openssl."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_https_with_the_servers_certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl to make a certificate")
+    tls = self_signed(tmp_path)
+    secure = Server(tmp_path, tls=tls)
+    secure.start()
+    try:
+        url = f"mlflow+{secure.http}"
+        assert url.startswith("mlflow+https://")
+        for name in ("MLFLOW_TRACKING_SERVER_CERT_PATH", "MLFLOW_TRACKING_INSECURE_TLS"):
+            monkeypatch.delenv(name, raising=False)
+        trust = "certificate is not trusted .*: MLFLOW_TRACKING_SERVER_CERT_PATH names"
+        with pytest.raises(SourceError, match=trust) as unknown:
+            open_source(url).pipelines(counted=False)
+        assert "\n" not in str(unknown.value)
+        monkeypatch.setenv("MLFLOW_TRACKING_SERVER_CERT_PATH", str(tls[0]))
+        assert [p.name for p in open_source(url).pipelines(counted=False)] == ["Default"]
+        monkeypatch.delenv("MLFLOW_TRACKING_SERVER_CERT_PATH")
+        monkeypatch.setenv("MLFLOW_TRACKING_INSECURE_TLS", "true")
+        assert [p.name for p in open_source(url).pipelines(counted=False)] == ["Default"]
+    finally:
+        secure.stop()

@@ -175,6 +175,11 @@ def _why(exc: BaseException) -> str:
         return f"unknown host ({exc.strerror})"
     if isinstance(exc, ConnectionRefusedError):
         return "not reachable (connection refused)"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"TLS: the server's certificate is not trusted ({exc.verify_message}): "
+            "MLFLOW_TRACKING_SERVER_CERT_PATH names a CA or certificate to trust"
+        )
     if isinstance(exc, ssl.SSLError):
         return f"TLS: {exc.reason or exc}"
     return one_line(str(exc) or type(exc).__name__, limit=200)
