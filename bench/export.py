@@ -20,8 +20,14 @@ what `ls` writes after them for every run (its header says: `reason`).
 Median wall time of --reps after one warm-up each, ls and floor taking turns, with the
 CPU time of the process (user + system). Target: each export within 3x its floor.
 
+runs-tui runs with a bytecode cache, as an installed program does (pip compiles on
+install): PYTHONPYCACHEPREFIX in a temp folder, filled by the untimed runs (the line
+count and the warm-up). --no-bytecode-cache runs it as this sandbox's environment does
+(PYTHONDONTWRITEBYTECODE=1): runs-tui, an editable install, compiles every one of its
+modules from source at each start.
+
 Usage: python bench/export.py [--runs 100000] [--data DIR] [--rebuild] [--reps 5]
-                              [--pg ADMIN_URL | --no-pg]
+                              [--pg ADMIN_URL | --no-pg] [--no-bytecode-cache]
 About 1.5 minutes, plus the first build (30 s SQLite, 30 s PostgreSQL at 100,000 runs).
 """
 
@@ -41,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from table import PIPELINE, _load, ensure_db, machine
+from table import PIPELINE, _load, bytecode, ensure_db, machine
 
 TARGET = 3.0
 AT = "1764000000"  # the floor's clock for run_time (the figure does not depend on it)
@@ -196,11 +202,18 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--pg", default=os.environ.get("RUNS_TUI_TEST_PG_URL"))
     parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="PYTHONDONTWRITEBYTECODE=1: runs-tui's modules compiled at every start",
+    )
     args = parser.parse_args()
     if shutil.which("sqlite3") is None:
         raise SystemExit("the sqlite3 command-line client is needed for the floor")
     print(machine())
     print(f"load average at start: {_load()}")
+    home = Path(tempfile.mkdtemp(prefix="runs-tui-bench-export-"))
+    print(f"bytecode: {bytecode(home, not args.no_bytecode_cache)}", flush=True)
     args.data.mkdir(parents=True, exist_ok=True)
     path = ensure_db(args.data, args.runs, args.rebuild)
     head = [
@@ -222,6 +235,7 @@ def main() -> int:
     else:
         print("\nPostgreSQL: skipped (no --pg, RUNS_TUI_TEST_PG_URL or psql)")
     print(f"\nload average at end: {_load()}")
+    shutil.rmtree(home, ignore_errors=True)
     return 0
 
 

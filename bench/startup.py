@@ -27,7 +27,6 @@ About a minute.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -38,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from table import _load, ensure_db, machine
+from table import _load, bytecode, ensure_db, machine
 from term import bare_argv, last_row, runs_tui_argv, spawn, uncut
 
 RUNS = 1000
@@ -58,18 +57,6 @@ def start_to_exit(argv: list[str], last: int, home: Path) -> tuple[float, float,
         return frame, exited, term.cpu
     finally:
         term.close()
-
-
-def bytecode(home: Path, cached: bool) -> str:
-    """Set the programs' environment (inherited by spawn and subprocess) for `cached` or
-    not; say which."""
-    if not cached:
-        os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
-        os.environ.pop("PYTHONPYCACHEPREFIX", None)
-        return "no cache (PYTHONDONTWRITEBYTECODE=1; runs-tui compiled at each start)"
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ["PYTHONPYCACHEPREFIX"] = str(home / "pycache")
-    return "cached, as installed (PYTHONPYCACHEPREFIX, filled by the untimed launches)"
 
 
 def run_time(argv: list[str]) -> float:

@@ -721,6 +721,20 @@ def _load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def bytecode(home: Path, cached: bool) -> str:
+    """Set the programs' environment (inherited by their subprocesses) for a bytecode cache
+    in `home`, as an installed program has (pip compiles on install), or none, as this
+    sandbox has (PYTHONDONTWRITEBYTECODE=1: the editable runs_tui compiled at each start);
+    say which. The cache is filled by the benches' untimed first launches."""
+    if not cached:
+        os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+        os.environ.pop("PYTHONPYCACHEPREFIX", None)
+        return "no cache (PYTHONDONTWRITEBYTECODE=1; runs-tui compiled at each start)"
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(home / "pycache")
+    return "cached, as installed (PYTHONPYCACHEPREFIX, filled by the untimed launches)"
+
+
 def med(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
