@@ -97,6 +97,7 @@ async def test_new_run_and_continue_go_to_the_agent(
             await _until(pilot, lambda: theirs(pilot) is not None, "the agent's run shown")
             row = theirs(pilot)
             assert row is not None and row[4] == "Failed"
+            assert "own" in [r[1] for r in visible_rows(pilot)], "the run shown before stays"
             table(pilot).move_cursor(row=visible_rows(pilot).index(row))
             await pilot.press("c")
             await settle(pilot)

@@ -95,8 +95,10 @@ def refresh(
             return WindowLoaded(q, [], at, visible.start, 0, watch=watch)
     timed = q.with_(at=at)
     # Where the window ends the rows loaded, the runs that new ones push out of it would
-    # vanish from the table: load one more row for each change (each may be a new run).
-    span = visible.span + (min(len(ids), visible.span) if visible.at_end else 0)
+    # vanish from the table: load one more row for each change (each may be a new run),
+    # or, from a source that cannot say what changed, as many more as the window holds.
+    pushed = visible.span if found is None else min(len(ids), visible.span)
+    span = visible.span + (pushed if visible.at_end else 0)
     rows = _after(source, timed, visible.start, span, visible.above)
     ranges(source, rows, visible.series)
     shown = {r.id for r in rows}
