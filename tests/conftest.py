@@ -78,6 +78,15 @@ def simple(store: Store, pipeline_file: Path) -> str:
     return register(store, pipeline_file).name
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_store(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Store]:
+    """A store on SQLite, then on a fresh PostgreSQL database (skipped without one)."""
+    url = str(db_path) if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    s = open_store(url)
+    yield s
+    s.dispose()
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database on the server RUNS_TUI_TEST_PG_URL names, dropped after."""

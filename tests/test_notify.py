@@ -157,20 +157,6 @@ def test_a_bad_notify_value_is_named(value: dict[str, object], named: str):
     assert message.startswith(named) and "\n" not in message
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_store(request: pytest.FixtureRequest, tmp_path):
-    from runs_tui.core.db import open_store
-
-    url = (
-        str(tmp_path / "runs.db")
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    store = open_store(url)
-    yield store
-    store.dispose()
-
-
 def test_changed_since_every_pipeline(any_store, tmp_path):
     """`changed_since(None, ...)`: every pipeline's changes, for `scope = "all"`."""
     from failing_support import new_runs, register_failing, register_passing

@@ -26,18 +26,6 @@ from runs_tui.sources.sql import SqlSource
 DAY = 86_400.0
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    url = (
-        str(tmp_path / "runs.db")
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    store = open_store(url)
-    request.addfinalizer(store.dispose)
-    return store
-
-
 def _set(store: Store, run_id: int, **values: float | None) -> None:
     with store.write() as s:
         s.execute(update(RUN).where(RUN.c.id == run_id).values(**values))

@@ -33,14 +33,6 @@ def _writer(store: Store, pipeline_file: Path, outage: Outage | None = None) -> 
     return RunWriter(store, claim, "me", outage or Outage("me"), lambda: False)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def any_store(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Store]:
-    url = str(db_path) if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    s = open_store(url)
-    yield s
-    s.dispose()
-
-
 @pytest.fixture
 def quick_store(monkeypatch: pytest.MonkeyPatch, db_path: Path) -> Iterator[Store]:
     """A SQLite store that gives up on a held lock after 0.1 s."""

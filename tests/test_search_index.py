@@ -31,18 +31,6 @@ from runs_tui.core.textsql import ascii_lower
 AT = 1_764_000_000.0
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    url = (
-        str(tmp_path / "runs.db")
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    store = open_store(url)
-    yield store
-    store.dispose()
-
-
 def found(store: Store, needle: str, pipeline_id: int | None = None) -> set[int]:
     """The runs a search finds, asked every way the store answers (count, ids, a window
     read from the index and one walking the order, sorted or not); all must agree."""
