@@ -78,12 +78,16 @@ def iso(t: float | None) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds")
 
 
-def cell(row: RunRow, column: Column, at: float, precise: bool = False) -> str:
-    """A column's value as the table and `ls` show it, on one safe line; RUN of a run
-    without a number (an MLflow run) is its name or id (sorted as a run with no number)."""
+def shown_value(row: RunRow, column: Column, at: float) -> Any:
+    """The value a column shows: `row.value`, but RUN of a run without a number (an
+    MLflow run) shows its name or id (and sorts as a run with no number)."""
     value = row.value(column, at)
-    if value is None and column.spec == "run":
-        return one_line(row.ref)
+    return row.ref if value is None and column.spec == "run" else value
+
+
+def cell(row: RunRow, column: Column, at: float, precise: bool = False) -> str:
+    """A column's value as the table and `ls` show it, on one safe line."""
+    value = shown_value(row, column, at)
     if value is None:
         return ""
     if column.source == "builtin":
@@ -97,7 +101,7 @@ def cell(row: RunRow, column: Column, at: float, precise: bool = False) -> str:
 
 def _builtin_cell(row: RunRow, name: str, value: Any, at: float) -> str:
     if name == "run":
-        return f"#{value}"
+        return f"#{value}" if isinstance(value, int) else one_line(str(value))
     if name in ("started", "updated"):
         return ago(value, at)
     if name == "run_time":
@@ -138,7 +142,7 @@ def record_value(column: Column, at: float) -> Callable[[RunRow], Any]:
     if column.is_param:
         return lambda row: row.params.get(name)
     if name == "run":
-        return lambda row: row.number if row.number is not None else row.ref
+        return lambda row: shown_value(row, column, at)
     if name == "run_time":
         return lambda row: row.run_time(at)
     if name == "status":

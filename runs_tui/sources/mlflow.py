@@ -38,7 +38,7 @@ from runs_tui.core.records import (
 from runs_tui.core.source import Capabilities, RunSource, SourceError
 from runs_tui.core.status import Action
 from runs_tui.sources import mlflow_actions, open_source
-from runs_tui.sources.mlflow_agent import AgentLink, linked
+from runs_tui.sources.mlflow_agent import AgentLink, link_of, linked
 from runs_tui.sources.mlflow_client import MlflowRefused
 from runs_tui.sources.mlflow_model import PARENT, Parsed, as_float, is_number, metric_key
 from runs_tui.sources.mlflow_query import Plan, keeps, plan
@@ -66,7 +66,7 @@ class MlflowSource(MlflowReader):
 
     def __init__(self, url: str, prefix: str = "", store: RunSource | None = None) -> None:
         super().__init__(url, prefix)
-        self.link = AgentLink(self.client, store) if store is not None else None
+        self.link = AgentLink(store) if store is not None else None
 
     @property
     def name(self) -> str:
@@ -303,7 +303,7 @@ class MlflowSource(MlflowReader):
 
     def transition(self, action: Action, ids: Sequence[RunId], *, message: str = "") -> BulkResult:
         if action is Action.RETRY and self.link is not None:
-            return self.link.act(action, self.runs(ids), ids)
+            return self.link.act(action, self._linked(ids), ids)
         try:
             return mlflow_actions.transition(self.client, action, self.runs(ids), ids)
         finally:
@@ -312,7 +312,11 @@ class MlflowSource(MlflowReader):
     def resume(self, ids: Sequence[RunId]) -> BulkResult:
         if self.link is None:
             raise ValueError(NOT_HERE)
-        return self.link.act(Action.CONTINUE, self.runs(ids), ids)
+        return self.link.act(Action.CONTINUE, self._linked(ids), ids)
+
+    def _linked(self, ids: Sequence[RunId]) -> list[tuple[RunRow, int | None]]:
+        """Each run, with the runs-tui run its tag names: one read of the runs for both."""
+        return [(self._parse(data).row, link_of(data)) for data in self._by_ids(ids)]
 
     def tag(self, ids: Sequence[RunId], add: Sequence[str], remove: Sequence[str]) -> BulkResult:
         try:

@@ -17,7 +17,6 @@ from typing import Any
 from runs_tui.core.records import BulkResult, NewRun, NewRunForm, Outcome, RunId, RunRow
 from runs_tui.core.source import Capabilities, RunSource, SourceError
 from runs_tui.core.status import Action
-from runs_tui.sources.mlflow_client import Client
 
 LINK = "runs_tui.run"  # the MLflow tag naming the runs-tui run behind an MLflow run
 STARTED = frozenset({Action.RUN, Action.CONTINUE, Action.RETRY})
@@ -30,11 +29,18 @@ def linked(caps: Capabilities) -> Capabilities:
     return replace(caps, actions=caps.actions | STARTED, unavailable=unavailable)
 
 
+def link_of(data: dict[str, Any]) -> int | None:
+    """The runs-tui run an MLflow run (the server's JSON) names in its `runs_tui.run` tag."""
+    tags = {t.get("key"): t.get("value") for t in data.get("data", {}).get("tags", [])}
+    value = str(tags.get(LINK, ""))
+    return int(value) if value.isdigit() else None
+
+
 class AgentLink:
     """The runs-tui store behind an MLflow server's runs (a `RunSource`, opened once)."""
 
-    def __init__(self, client: Client, store: RunSource) -> None:
-        self.client, self.store = client, store
+    def __init__(self, store: RunSource) -> None:
+        self.store = store
 
     def new_run_form(self, pipeline: str) -> NewRunForm:
         self._registered(pipeline)
@@ -46,25 +52,27 @@ class AgentLink:
         self._registered(pipeline)
         return self.store.new_run(pipeline, params, queue=queue, tags=tags)
 
-    def act(self, action: Action, rows: Sequence[RunRow], ids: Sequence[RunId]) -> BulkResult:
-        """Continue or retry, on the runs-tui runs the MLflow runs are tagged with."""
-        links = self._links([str(i) for i in ids])
-        agent_ids = sorted(set(links.values()))
+    def act(
+        self, action: Action, found: Sequence[tuple[RunRow, int | None]], ids: Sequence[RunId]
+    ) -> BulkResult:
+        """Continue or retry, on the runs-tui runs the MLflow runs (`found`: each with the
+        runs-tui run its tag names, if any) stand for."""
+        rows = {str(row.id): (row, link) for row, link in found}
+        agent_ids = sorted({link for _, link in found if link is not None})
         if action is Action.CONTINUE:
             done = self.store.resume(agent_ids)
         else:
             done = self.store.transition(action, agent_ids)
         by_agent = {int(o.run_id): o for o in done.outcomes}
-        names = {str(r.id): r.ref for r in rows}
         result = BulkResult(action)
         for run_id in ids:
-            ref = names.get(str(run_id), str(run_id))
-            agent_id = links.get(str(run_id))
-            if agent_id is None or agent_id not in by_agent:
-                why = NOT_LINKED if agent_id is None else "its runs-tui run is gone"
+            row, link = rows.get(str(run_id), (None, None))
+            ref = row.ref if row is not None else str(run_id)
+            if link is None or link not in by_agent:
+                why = NOT_LINKED if link is None else "its runs-tui run is gone"
                 result.outcomes.append(Outcome(run_id, ref, False, why))
                 continue
-            got = by_agent[agent_id]
+            got = by_agent[link]
             result.outcomes.append(Outcome(run_id, ref, got.affected, got.reason, got.from_status))
         return result
 
@@ -76,34 +84,3 @@ class AgentLink:
                 f"experiment {pipeline!r} is not a pipeline of runs-tui's agent "
                 f"({self.store.name}): register it there to start its runs here"
             ) from None
-
-    def _links(self, mlflow_ids: list[str]) -> dict[str, int]:
-        """The runs-tui run id in each MLflow run's `runs_tui.run` tag, where it has one."""
-        found: dict[str, int] = {}
-        for n in range(0, len(mlflow_ids), 100):
-            listed = ", ".join(f"'{i}'" for i in mlflow_ids[n : n + 100] if i.isalnum())
-            token: str | None = None
-            while listed:
-                body: dict[str, Any] = {
-                    "experiment_ids": self._experiments(),
-                    "filter": f"attributes.run_id IN ({listed})",
-                    "run_view_type": "ALL",
-                    "max_results": 1000,
-                }
-                if token:
-                    body["page_token"] = token
-                got = self.client.post("runs/search", body)
-                for run in got.get("runs", []):
-                    data = run.get("data", {})
-                    tags = {t.get("key"): t.get("value") for t in data.get("tags", [])}
-                    value = str(tags.get(LINK, ""))
-                    if value.isdigit():
-                        found[str(run["info"]["run_id"])] = int(value)
-                token = got.get("next_page_token") or None
-                if token is None:
-                    break
-        return found
-
-    def _experiments(self) -> list[str]:
-        got = self.client.post("experiments/search", {"max_results": 1000, "view_type": "ALL"})
-        return [str(e["experiment_id"]) for e in got.get("experiments", [])]

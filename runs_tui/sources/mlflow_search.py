@@ -105,20 +105,11 @@ class MlflowReader:
         p = plan(RunQuery(eid))
         token: str | None = None
         while True:
-            body: dict[str, Any] = {
-                "experiment_ids": [eid],
-                "filter": p.filter,
-                "run_view_type": p.view,
-                "max_results": SCAN_PAGE,
-            }
-            if token:
-                body["page_token"] = token
-            got = self.client.post("runs/search", body)
-            for run in got.get("runs", []):
+            runs, token = self._page_json([eid], p, SCAN_PAGE, token)
+            for run in runs:
                 status = STATUS.get(str(run.get("info", {}).get("status", "")))
                 if status is not None:
                     counts[status] += 1
-            token = got.get("next_page_token") or None
             if token is None:
                 return dict(counts)
 
@@ -144,9 +135,10 @@ class MlflowReader:
 
     # ------------------------------------------------------------- searching
 
-    def _search(
+    def _page_json(
         self, exp_ids: list[str], p: Plan, limit: int, token: str | None
-    ) -> tuple[list[Parsed], str | None]:
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One `runs/search` page as the server sends it, and the next page's token."""
         body: dict[str, Any] = {
             "experiment_ids": exp_ids,
             "filter": p.filter,
@@ -157,8 +149,13 @@ class MlflowReader:
         if token:
             body["page_token"] = token
         got = self.client.post("runs/search", body)
-        parsed = [self._parse(r) for r in got.get("runs", [])]
-        return parsed, got.get("next_page_token") or None
+        return got.get("runs", []), got.get("next_page_token") or None
+
+    def _search(
+        self, exp_ids: list[str], p: Plan, limit: int, token: str | None
+    ) -> tuple[list[Parsed], str | None]:
+        runs, token = self._page_json(exp_ids, p, limit, token)
+        return [self._parse(r) for r in runs], token
 
     def _parse(self, data: dict[str, Any]) -> Parsed:
         info = data.get("info", {})
@@ -272,17 +269,22 @@ class MlflowReader:
 
     def runs(self, ids: Sequence[RunId]) -> list[RunRow]:
         """By id, in that order, archived or not, any experiment; unknown ids left out."""
+        return [self._parse(data).row for data in self._by_ids(ids)]
+
+    def _by_ids(self, ids: Sequence[RunId]) -> list[dict[str, Any]]:
+        """The server's JSON of the runs with these ids, in that order, archived or not,
+        any experiment; unknown ids left out."""
         wanted = [str(i) for i in ids if _hexlike(str(i))]
         exp_ids = self._exp_ids(None)
-        found: dict[str, RunRow] = {}
+        found: dict[str, dict[str, Any]] = {}
         for n in range(0, len(wanted), 100):
             part = wanted[n : n + 100]
             listed = ", ".join(f"'{i}'" for i in part)
             p = Plan(f"attributes.run_id IN ({listed})", (), "ALL", False, False)
             token = None
             while exp_ids:
-                got, token = self._search(exp_ids, p, 1000, token)
-                found.update((str(g.row.id), g.row) for g in got)
+                got, token = self._page_json(exp_ids, p, 1000, token)
+                found.update((str(r.get("info", {}).get("run_id")), r) for r in got)
                 if token is None:
                     break
         return [found[str(i)] for i in ids if str(i) in found]

@@ -11,7 +11,15 @@ from rich.text import Span, Text
 from textual.widgets import Static
 
 from runs_tui.core.columns import Column
-from runs_tui.core.fmt import at_step, duration, number, param_text, plural, timestamp
+from runs_tui.core.fmt import (
+    at_step,
+    duration,
+    number,
+    param_text,
+    plural,
+    shown_value,
+    timestamp,
+)
 from runs_tui.core.records import RunRow
 from runs_tui.core.status import Status
 from runs_tui.core.text import one_line
@@ -38,9 +46,9 @@ def cell_detail(row: RunRow | None, column: Column | None, at: float) -> str:
 
 def cell_value(row: RunRow, column: Column, at: float) -> str:
     """A cell's exact value, what `y` copies: a date-time, a precise float, the full text."""
-    value = row.value(column, at)
+    value = shown_value(row, column, at)
     if value is None:
-        return one_line(row.ref) if column.spec == "run" else "—"  # a run with no number
+        return "—"
     if column.source == "builtin" and column.name in ("started", "updated"):
         return timestamp(value)
     if column.source == "builtin" and column.name == "status":
