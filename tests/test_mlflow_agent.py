@@ -52,6 +52,11 @@ def theirs(pilot) -> list[str] | None:  # type: ignore[no-untyped-def]
     return next((r for r in visible_rows(pilot) if r[1] != "own"), None)
 
 
+def _status(pilot) -> str | None:  # type: ignore[no-untyped-def]
+    row = theirs(pilot)
+    return None if row is None else row[4]
+
+
 async def _until(pilot, check, what: str) -> None:  # type: ignore[no-untyped-def]
     for _ in range(60):
         if check():
@@ -94,9 +99,10 @@ async def test_new_run_and_continue_go_to_the_agent(
 
             await asyncio.to_thread(_agent, fleet, server)
             assert _runs(store) == [("failed", 1)]
-            await _until(pilot, lambda: theirs(pilot) is not None, "the agent's run shown")
+            # a tick may have drawn the run while the agent ran it: wait for its end
+            await _until(pilot, lambda: _status(pilot) == "Failed", "the agent's run Failed")
             row = theirs(pilot)
-            assert row is not None and row[4] == "Failed"
+            assert row is not None
             assert "own" in [r[1] for r in visible_rows(pilot)], "the run shown before stays"
             table(pilot).move_cursor(row=visible_rows(pilot).index(row))
             await pilot.press("c")
