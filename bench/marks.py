@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -178,6 +179,8 @@ def main() -> int:
         "--data", type=Path, default=Path(tempfile.gettempdir()) / "runs-tui-bench-table"
     )
     args = parser.parse_args()
+    # never the user's own config: the app saves its view (a search) there
+    os.environ["RUNS_TUI_CONFIG"] = str(Path(tempfile.mkdtemp()) / "config.toml")
     print(machine())
     print(
         f"{'backend':<10} {'runs':>9} {'All: bar':>9} {'UI max':>7} "

@@ -5,17 +5,23 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import math
+import random
+import struct
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import Column, Float, MetaData, Table, select
 from support import props
 from test_query_props import AT, SORT_COLUMNS, R, datasets, insert
 
 from runs_tui.core import rows
-from runs_tui.core.cells import load_records
+from runs_tui.core.cells import IsoTime, load_records
 from runs_tui.core.columns import parse_column
 from runs_tui.core.db import Store, open_store
 from runs_tui.core.export import records_of
+from runs_tui.core.fmt import iso
 from runs_tui.core.rows import load_rows
 
 COLUMNS = [parse_column(spec) for spec in SORT_COLUMNS]
@@ -70,3 +76,41 @@ def test_without_json_functions_ids_are_bound_one_by_one(
     monkeypatch.setattr(rows, "_json_each", lambda: False)
     assert load_records(store, [3, 1], COLUMNS, AT) == with_json
     assert [r.id for r in load_rows(store, [3, 1, 2])] == [3, 1, 2]
+
+
+def second_probes(n: int) -> list[float]:
+    """Times where the database's second could differ from Python's: random ones, a few
+    ulps around both rounding edges (x.9999995 and -0.0000005 past a whole second) on
+    either side of 0, and random bit patterns; each one Python can write (years 1 to
+    9999)."""
+    rnd = random.Random(5)
+    out = [rnd.uniform(-2.2e9, 4.2e9) for _ in range(n)]
+    out += [rnd.uniform(-6.2e10, 2.5e11) for _ in range(n)]
+    for _ in range(n // 8):
+        whole = rnd.choice([rnd.randint(-(10**9), 4 * 10**9), rnd.randint(-3, 3)])
+        for edge in (0.9999995, -0.0000005, 0.5, -0.5):
+            x = whole + edge
+            for _ in range(4):
+                out += [x, -x]
+                x = math.nextafter(x, math.inf)
+            x = whole + edge
+            for _ in range(4):
+                x = math.nextafter(x, -math.inf)
+                out += [x, -x]
+    while len(out) < 4 * n:
+        x = struct.unpack("<d", rnd.randbytes(8))[0]
+        if math.isfinite(x) and -6.2e10 < x < 2.5e11:
+            out += [x, -x]
+    return out
+
+
+def test_iso_times_made_by_the_database_are_pythons(any_store: Store) -> None:
+    """`IsoTime`'s second (one CASE on the sign) is the one `datetime.fromtimestamp`
+    rounds to, then written as `fmt.iso` writes it."""
+    probes = Table("iso_probe", MetaData(), Column("t", Float(53)))
+    probes.create(any_store.engine)
+    with any_store.engine.begin() as connection:
+        connection.execute(probes.insert(), [{"t": t} for t in second_probes(8000)])
+        got = connection.execute(select(probes.c.t, IsoTime(probes.c.t))).all()
+    assert len(got) >= 32000
+    assert [text for _, text in got] == [iso(t) for t, _ in got]

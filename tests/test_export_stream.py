@@ -100,18 +100,18 @@ def _num(text: str) -> float | None:
         return None
 
 
-def from_rows(source: SqlSource, q: RunQuery) -> tuple[str, int]:
-    """The CSV (with the pipeline column) as every cell made from `rows()` and made safe
-    by `csv_cell` makes it, and how many runs it has: tags joined in Python, a parameter
-    written as a number when it is one (as JSON has it)."""
+def from_rows(source: SqlSource, q: RunQuery, with_pipeline: bool = True) -> tuple[str, int]:
+    """The CSV (with the pipeline column unless not `with_pipeline`) as every cell made
+    from `rows()` and made safe by `csv_cell` makes it, and how many runs it has: tags
+    joined in Python, a parameter written as a number when it is one (as JSON has it)."""
     columns = parse_columns(COLUMNS)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["pipeline", "id", *(c.spec for c in columns)])
+    writer.writerow(["pipeline"] * with_pipeline + ["id", *(c.spec for c in columns)])
     assert q.at is not None
     n = 0
     for row in source.rows(q):
-        values = [row.pipeline, row.id]
+        values = [row.pipeline] * with_pipeline + [row.id]
         for column in columns:
             value = record_value(column, q.at)(row)
             if column.spec == "tags":
@@ -126,36 +126,48 @@ def from_rows(source: SqlSource, q: RunQuery) -> tuple[str, int]:
 
 @pytest.mark.parametrize("sort", SORTS, ids=lambda s: ",".join(k.column for k in s) or "none")
 @pytest.mark.parametrize("search", ["", "a"])
+@pytest.mark.parametrize("with_pipeline", [True, False], ids=["pipeline", "no-pipeline"])
 def test_csv_equals_every_cell_made_from_the_rows(
-    source: SqlSource, sort: tuple[SortKey, ...], search: str
+    source: SqlSource, sort: tuple[SortKey, ...], search: str, with_pipeline: bool
 ) -> None:
     q = RunQuery(None, sort=sort, search=search, at=now())
     out = io.StringIO()
-    n = export.write(source, q, parse_columns(COLUMNS), "csv", out, with_pipeline=True)
-    want, runs = from_rows(source, q)
+    columns = parse_columns(COLUMNS)
+    n = export.write(source, q, columns, "csv", out, with_pipeline=with_pipeline)
+    want, runs = from_rows(source, q, with_pipeline)
     assert (out.getvalue(), n) == (want, runs)
     assert runs > 10 and "'=cmd" in want and "x; y" in want
 
 
-def test_csv_records_are_the_records_with_tags_joined(source: SqlSource) -> None:
-    """And a number is itself or the text csv.writer writes for it: PostgreSQL makes a
-    float's text below 1e15 (`core.float_text`), SQLite leaves it to Python."""
+@pytest.mark.parametrize("with_pipeline", [True, False], ids=["pipeline", "no-pipeline"])
+def test_csv_records_are_the_records_with_tags_joined(
+    source: SqlSource, with_pipeline: bool
+) -> None:
+    """Without the pipeline's name unless asked, no value as ''. And a number is itself
+    or the text csv.writer writes for it: PostgreSQL makes a float's text below 1e15
+    (`core.float_text`) and an integer's, SQLite leaves them to Python."""
     columns = parse_columns(f"{COLUMNS},tags")
+    at = 1 - with_pipeline  # where the records' fields are, against one with the name
     for sort in SORTS:
         q = RunQuery(None, sort=sort, at=now())
         records = [r for page in source.records(q, columns, 7) for r in page]
-        joined = [list(r) for page in source.csv_records(q, columns, 7) for r in page]
-        want = [list(r) for page in export.csv_records_of([records], columns) for r in page]
+        pages = source.csv_records(q, columns, 7, with_pipeline=with_pipeline)
+        joined = [list(r) for page in pages for r in page]
+        made = export.csv_records_of([records], columns, with_pipeline=with_pipeline)
+        want = [list(r) for page in made for r in page]
         assert [_as_written(r) for r in joined] == [_as_written(r) for r in want]
-        assert any(";" in (r[4] or "") for r in joined)
-        numbers = [v for r in joined for v in (r[9], r[11]) if v is not None]  # run_time, m:
+        assert {len(r) for r in joined} == {len(columns) + 1 + with_pipeline}
+        assert [r[1 - at] for r in joined] == [r[1] for r in records]  # the ids
+        assert any(";" in r[4 - at] for r in joined)
+        assert None not in {v for r in joined for v in r}  # but ''
+        numbers = [v for r in joined for v in (r[9 - at], r[11 - at]) if v != ""]
         small = {type(v) for v in numbers if abs(float(v)) < 1e15}
         assert small == ({float} if source.store.is_sqlite else {str})
         assert {type(v) for v in numbers if abs(float(v)) >= 1e15} == {float}  # 1e300
 
 
 def _as_written(record: list[Any]) -> list[Any]:
-    return [str(v) if isinstance(v, float) else v for v in record]
+    return ["" if v is None else str(v) if isinstance(v, int | float) else v for v in record]
 
 
 def test_an_export_is_one_statement(source: SqlSource) -> None:

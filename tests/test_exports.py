@@ -12,6 +12,8 @@ import threading
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, insert, update
 from support import run_cli
 
@@ -205,3 +207,39 @@ def test_export_headers_show_control_characters_visibly(store, pipeline_file):
 def test_the_agents_log_shows_control_characters_visibly():
     record = logging.LogRecord("runs_tui.agent", logging.INFO, "", 0, "run %s", ("\x1b[2J",), None)
     assert SafeFormatter("%(message)s").format(record) == "run ␛[2J"
+
+
+def test_csv_records_of_joins_tags_and_leaves_the_pipeline_out_unless_written() -> None:
+    """`export.csv_records_of`, the CSV records of a source with no faster way (MLflow):
+    no value as ''."""
+    columns = parse_columns("run,tags")
+
+    def pages() -> list[list[list[Any]]]:
+        return [[["p", "7", 1, ("a", "b; c")], ["p", "8", None, ()]]]
+
+    with_name = export.csv_records_of(pages(), columns, with_pipeline=True)
+    assert list(with_name) == [[["p", "7", 1, "a; b; c"], ["p", "8", "", ""]]]
+    without = export.csv_records_of(pages(), columns, with_pipeline=False)
+    assert list(without) == [[["7", 1, "a; b; c"], ["8", "", ""]]]
+
+
+csv_values = st.one_of(
+    st.none(),
+    st.integers(),
+    st.floats(),
+    st.text(),
+    st.sampled_from(["", "None", "a,b", 'q"u', "x\ry", "x\ny", " x ", "%s", "'=1", "é"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pages=st.lists(st.lists(st.tuples(st.integers(), csv_values, csv_values), max_size=5)))
+def test_a_page_joined_is_what_csv_writer_writes(pages: list[list[tuple[Any, ...]]]) -> None:
+    """`_write_csv` joins a page's values where csv.writer would write them as they are,
+    and lets csv.writer write any other page: the same file either way."""
+    columns = parse_columns("m:loss/val:last,m:loss/val:min")  # nothing to make safe
+    heads = ["id", *(c.spec for c in columns)]
+    out, want = io.StringIO(), io.StringIO()
+    n = export._write_csv(pages, False, heads, columns, out)
+    csv.writer(want, lineterminator="\n").writerows([heads, *(r for p in pages for r in p)])
+    assert (out.getvalue(), n) == (want.getvalue(), sum(map(len, pages)))

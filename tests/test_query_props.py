@@ -36,6 +36,7 @@ from sqlmodel import SQLModel
 from support import props
 
 from runs_tui.core import query
+from runs_tui.core.bounded_count import count_at_most
 from runs_tui.core.columns import AGGS
 from runs_tui.core.db import Store, open_store
 from runs_tui.core.models import Metric, Pipeline, Run, RunParam, RunTag
@@ -307,6 +308,9 @@ def check(store: Store, runs: Sequence[R], q: RunQuery, offset: int, limit: int)
     order = expected_order(runs, q)
     event(f"result size: {min(len(order), 10) // 3 * 3}+ rows")
     assert count(store, q) == len(order)
+    for bound in {1, 2, len(order) or 1, len(order) + 1}:  # the status line's first count
+        n = count_at_most(store, q, bound)
+        assert n == len(order) if len(order) < bound else bound <= n <= len(order)
     got_ids = ids(store, q)
     assert len(got_ids) == len(set(got_ids))
     assert set(got_ids) == set(order)

@@ -152,6 +152,9 @@ def check_query(s: Seeded, q: RunQuery, pipeline: str | None = "train") -> list[
     else:
         assert got == want
     assert s.source.count(q) == len(want)
+    for bound in {1, len(want) or 1, len(want) + 1}:  # what the status line shows first
+        n = s.source.count(q, bound)
+        assert n == len(want) if len(want) < bound else bound <= n <= len(want)
     ids = s.source.ids(q)
     assert len(ids) == len(set(ids))
     assert sorted(s.keys[i] for i in ids) == sorted(want)

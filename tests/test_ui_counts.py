@@ -14,6 +14,7 @@ from ui_support import main_screen, make_app, settle, status_line, table
 from runs_tui.core.db import Store
 from runs_tui.core.records import RunQuery, RunRow
 from runs_tui.sources.sql import SqlSource
+from runs_tui.ui import loading
 from runs_tui.ui.screens.main_loads import PAGE
 
 SIZE = (120, 36)
@@ -27,10 +28,10 @@ class HeldCount(SqlSource):
         self.gate = threading.Event()
         self.asked: list[RunQuery] = []
 
-    def count(self, q: RunQuery) -> int:
+    def count(self, q: RunQuery, limit: int | None = None) -> int:
         self.asked.append(q)
         assert self.gate.wait(60), "the test never let the count go"
-        return super().count(q)
+        return super().count(q, limit)
 
 
 async def until(pilot, ready: Callable[[], bool], what: str, deadline: float = 60.0) -> None:  # type: ignore[no-untyped-def]
@@ -103,3 +104,61 @@ async def test_a_new_query_says_loading_until_its_rows_come(store: Store, simple
         await settle(pilot)
         shown = len(table(pilot).order)
         assert 0 < shown < 30 and status_line(pilot).startswith(f"{shown} of {shown} runs")
+
+
+class HeldExact(SqlSource):
+    """The real source, whose exact counts of a search wait until the test lets them go
+    (a needle a million runs hold); a count up to a bound, and the pipeline's, do not."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.gate = threading.Event()
+        self.bounds: list[int] = []
+        self.exact = 0
+
+    def count(self, q: RunQuery, limit: int | None = None) -> int:
+        if limit is not None:
+            self.bounds.append(limit)
+        elif q.search:
+            self.exact += 1
+            assert self.gate.wait(60), "the test never let the count go"
+        return super().count(q, limit)
+
+
+async def test_a_search_many_runs_hold_shows_a_bound_until_its_exact_count(
+    store: Store, simple: str, monkeypatch
+) -> None:
+    many_runs(store, simple, PAGE + 150)
+    monkeypatch.setattr(loading, "BOUND", PAGE + 50)
+    source = HeldExact(store)
+    app = make_app(store, source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        pilot.app.set_timer(120, source.gate.set)  # a failing test does not hang its exit
+        await settle(pilot)
+        await pilot.press("slash", *"simple", "enter")
+        bound = f"{PAGE} of {PAGE + 50:,}+ runs · {PAGE + 50:,}+ of {PAGE + 150} match"
+        await until(pilot, lambda: status_line(pilot).startswith(bound), "the bound shown")
+        assert "counting…" in status_line(pilot)
+        assert source.bounds == [PAGE + 51]
+
+        await until(pilot, lambda: source.exact == 1, "the exact count asked for")
+        source.gate.set()
+        await until(pilot, lambda: "counting" not in status_line(pilot), "the exact count")
+        assert status_line(pilot).startswith(f"{PAGE} of {PAGE + 150} runs ·")
+        assert "+" not in status_line(pilot).split("·")[0]
+
+
+async def test_a_search_fewer_runs_hold_than_the_bound_is_counted_once(
+    store: Store, simple: str, monkeypatch
+) -> None:
+    many_runs(store, simple, PAGE + 150)
+    monkeypatch.setattr(loading, "BOUND", PAGE + 500)
+    source = HeldExact(store)  # its gate stays shut: an exact count would never come
+    app = make_app(store, source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        pilot.app.set_timer(120, source.gate.set)
+        await settle(pilot)
+        await pilot.press("slash", *"simple", "enter")
+        await until(pilot, lambda: "counting" not in status_line(pilot), "the count")
+        assert status_line(pilot).startswith(f"{PAGE} of {PAGE + 150} runs")
+        assert source.exact == 0, "below the bound, the bound is the count"

@@ -47,9 +47,9 @@ async def test_run_time_shows_the_duration_beside_the_exact_seconds(store: Store
 class SlowCount(SqlSource):
     """The real source, whose counts take long enough to be kept in the count cache."""
 
-    def count(self, q: RunQuery) -> int:
+    def count(self, q: RunQuery, limit: int | None = None) -> int:
         time.sleep(0.05)
-        return super().count(q)
+        return super().count(q, limit)
 
 
 async def test_a_cached_count_never_says_fewer_runs_than_the_table_shows(store: Store, simple: str):
@@ -102,8 +102,8 @@ class CountedThenHeld(SqlSource):
         super().__init__(store)
         self.hold, self.gate, self.made = False, threading.Event(), threading.Event()
 
-    def count(self, q: RunQuery) -> int:
-        n = super().count(q)
+    def count(self, q: RunQuery, limit: int | None = None) -> int:
+        n = super().count(q, limit)
         if self.hold:
             self.made.set()
             assert self.gate.wait(60), "the test never let the count go"

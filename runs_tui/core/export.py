@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import IO, Any, TypeVar
 
 from runs_tui.core.columns import Column
@@ -71,10 +71,10 @@ def write(
     q = q.with_(at=q.at if q.at is not None else time.time())
     fields = (["pipeline"] if with_pipeline else []) + ["id"]
     heads = fields + [c.spec for c in columns]
-    skip = 0 if with_pipeline else 1  # a record starts with the pipeline's name
     if fmt == "csv":
-        with _ended(source.csv_records(q, columns, PAGE)) as pages:
-            return _write_csv(pages, skip, heads, columns, out)
+        with _ended(source.csv_records(q, columns, PAGE, with_pipeline=with_pipeline)) as pages:
+            return _write_csv(pages, with_pipeline, heads, columns, out)
+    skip = 0 if with_pipeline else 1  # a record starts with the pipeline's name
     finish = [*(_same for _ in fields), *(_json_value(c) for c in columns)]
     n = 0
     out.write("[")
@@ -114,46 +114,75 @@ def records_of(
         yield [[value(row) for value in values] for row in chunk]
 
 
-def csv_records_of(pages: Iterable[list[Record]], columns: Sequence[Column]) -> Iterator[Page]:
+def csv_records_of(
+    pages: Iterable[list[Record]], columns: Sequence[Column], *, with_pipeline: bool
+) -> Iterator[Page]:
     """`RunSource.csv_records` made from a source's `records`: tags joined as CSV writes
-    them (None for none)."""
+    them, no value as '', the pipeline's name left out unless `with_pipeline`."""
     tags = [i for i, c in enumerate(columns, 2) if c.spec == "tags"]
+    first = 0 if with_pipeline else 1
     for page in pages:
         for record in page:
             for i in tags:
-                record[i] = TAG_SEP.join(record[i]) or None
-        yield page
+                record[i] = TAG_SEP.join(record[i])
+        yield [["" if v is None else v for v in record[first:]] for record in page]
 
 
 def _write_csv(
-    pages: Iterable[Page], skip: int, heads: list[str], columns: Sequence[Column], out: IO[str]
+    pages: Iterable[Page],
+    with_pipeline: bool,
+    heads: list[str],
+    columns: Sequence[Column],
+    out: IO[str],
 ) -> int:
     """CSV a page at a time, made in memory and written in one piece (one write a page,
     not one a row). Each text column of a page is checked at once (`_suspect`); only
-    where something is found are that column's cells of the page made safe one by one."""
-    first = 2 - skip  # where the columns start in a written record
-    fixes: dict[int, Callable[[Any], Any]] = {0: csv_cell} if skip == 0 else {}
-    for i, column in enumerate(columns, first):
+    where something is found are that column's cells of the page made safe one by one.
+    A page with nothing to make safe or quote is its values joined (`_as_written`)."""
+    fixes: dict[int, Callable[[Any], Any]] = {0: csv_cell} if with_pipeline else {}
+    for i, column in enumerate(columns, 1 + with_pipeline):  # after the pipeline and id
         if not _plain(column):
             fixes[i] = _param_cell if column.is_param else csv_cell
     lines = _Lines()
     writer = csv.writer(lines, lineterminator="\n")
     writer.writerow([csv_cell(h) for h in heads])
+    out.write(lines.take())
+    joined = ",".join(["%s"] * len(heads)) + "\n"
     n = 0
     for page in pages:
-        records: Page = [r[skip:] for r in page] if skip else page
-        unsafe = [(i, fix) for i, fix in fixes.items() if _suspect([r[i] for r in records])]
-        if unsafe:
-            made = [list(r) for r in records]
-            for i, fix in unsafe:
-                for record in made:
-                    record[i] = fix(record[i])
-            records = made
-        writer.writerows(records)
-        n += len(records)
+        n += len(page)
+        unsafe = [(i, fix) for i, fix in fixes.items() if _suspect(map(itemgetter(i), page))]
+        if not unsafe:
+            text = "".join(map(joined.__mod__, map(tuple, page)))
+            if _as_written(text, len(page), len(heads)):
+                out.write(text)
+                continue
+        writer.writerows(_made_safe(page, unsafe) if unsafe else page)
         out.write(lines.take())
-    out.write(lines.take())
     return n
+
+
+def _as_written(text: str, rows: int, width: int) -> bool:
+    """Whether `text`, a page's values joined by "," (`str` of each), is what csv.writer
+    writes for them: no value held a comma, a quote or a line break that it would quote,
+    and none was None, that it writes empty. A few scans of the page's text in C, where
+    csv.writer looks up each character of each value (0.15 s at 100,000 runs)."""
+    return (
+        text.count(",") == rows * (width - 1)
+        and text.count("\n") == rows
+        and '"' not in text
+        and "\r" not in text
+        and "None" not in text
+    )
+
+
+def _made_safe(page: Page, fixes: Sequence[tuple[int, Callable[[Any], Any]]]) -> Page:
+    """The page with each of these columns' cells fixed."""
+    made = [list(r) for r in page]
+    for i, fix in fixes:
+        for record in made:
+            record[i] = fix(record[i])
+    return made
 
 
 class _Lines:
@@ -170,7 +199,7 @@ class _Lines:
         return text
 
 
-def _suspect(cells: Sequence[Any]) -> bool:
+def _suspect(cells: Iterable[Any]) -> bool:
     """Whether a cell of a column's page may need changing: a control character, or a
     start that a spreadsheet reads as a formula."""
     text = "|" + "|".join(filter(None, cells))

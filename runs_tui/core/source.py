@@ -146,7 +146,12 @@ class RunSource(Protocol):
         what the first one does. None when the query leaves that run out."""
         ...
 
-    def count(self, q: RunQuery) -> int: ...
+    def count(self, q: RunQuery, limit: int | None = None) -> int:
+        """How many runs the query matches. With `limit`, it may stop once it has found
+        that many (and answer at least `limit`): an exact count reads every match, and a
+        needle a million runs hold takes a second to count, where a bound takes
+        milliseconds."""
+        ...
 
     def runs(self, ids: Sequence[RunId]) -> list[RunRow]:
         """These runs as rows, in that order; ids that no longer exist are left out."""
@@ -181,12 +186,14 @@ class RunSource(Protocol):
         ...
 
     def csv_records(
-        self, q: RunQuery, columns: Sequence[Column], page: int = 1000
+        self, q: RunQuery, columns: Sequence[Column], page: int = 1000, *, with_pipeline: bool
     ) -> Iterator[Sequence[Sequence[Any]]]:
-        """`records` as CSV writes them: tags as one text (sorted, joined by "; ", None
-        for none), a number either itself or the text csv.writer writes for it (`str`),
-        a record any sequence (a database's row as it comes). A source with no faster
-        way returns `export.csv_records_of(self.records(q, columns, page), columns)`."""
+        """`records` as CSV writes them: the pipeline's name only `with_pipeline` (a CSV
+        without its column reads no name), tags as one text (sorted, joined by "; "), no
+        value as '' (None is written alike, but a page without one is written faster), a
+        number either itself or the text csv.writer writes for it (`str`), a record any
+        sequence (a database's row as it comes). A source with no faster way returns
+        `export.csv_records_of(self.records(q, columns, page), columns, ...)`."""
         ...
 
     def ids(self, q: RunQuery) -> list[RunId]:

@@ -109,10 +109,8 @@ def search_clause(
     if way.kind is Kind.NONE or SEP in folded:
         return scan_clause(text)
     number = run_number(needle.removeprefix("#"))
-    pattern = f"%{_like_escaped(folded)}%"
     if way.walk:
-        own = select(SEARCH.c.text).where(SEARCH.c.run_id == RUN.c.id).scalar_subquery()
-        held = own.like(pattern, escape="\\")
+        held = holds(folded)
         return held if number is None else or_(held, numbered(RUN.c.number, number))
     found = matching_ids(folded, way.kind)
     if number is not None:  # inside the IN: PostgreSQL keeps it a semi-join on an index
@@ -122,6 +120,13 @@ def search_clause(
             by_number = by_number.where(other.c.pipeline_id == pipeline_id)
         return RUN.c.id.in_(union_all(found, by_number))
     return RUN.c.id.in_(found)
+
+
+def holds(folded: str) -> ColumnElement[bool]:
+    """The run's own `runsearch` text holds `folded`: one row read by key, for a run
+    already found another way (no index scan)."""
+    own = select(SEARCH.c.text).where(SEARCH.c.run_id == RUN.c.id).scalar_subquery()
+    return own.like(f"%{_like_escaped(folded)}%", escape="\\")
 
 
 def matching_ids(folded: str, kind: Kind) -> Select[Any]:

@@ -132,11 +132,12 @@ class MlflowSource(MlflowReader):
         return records_of(self.rows(q, page, columns), columns, at, page)
 
     def csv_records(
-        self, q: RunQuery, columns: Sequence[Column], page: int = 1000
+        self, q: RunQuery, columns: Sequence[Column], page: int = 1000, *, with_pipeline: bool
     ) -> Iterator[Sequence[Sequence[Any]]]:
         from runs_tui.core.export import csv_records_of
 
-        return csv_records_of(self.records(q, columns, page), columns)
+        pages = self.records(q, columns, page)
+        return csv_records_of(pages, columns, with_pipeline=with_pipeline)
 
     def fill_ranges(
         self, rows: Sequence[RunRow], series: Collection[tuple[str, str]] | None

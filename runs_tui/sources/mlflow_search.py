@@ -255,11 +255,20 @@ class MlflowReader:
             return None
         return self._page(q, p, ids.index(run_id) + 1, limit)
 
-    def count(self, q: RunQuery) -> int:
+    def count(self, q: RunQuery, limit: int | None = None) -> int:
         p = plan(q)
         if p.local:
             return len(self._all(q))
-        return len(self._scan(self._exp_ids(q.pipeline_id), p, limit=None))
+        exp_ids = self._exp_ids(q.pipeline_id)
+        if limit is None:
+            return len(self._scan(exp_ids, p, limit=None))
+        n, token = 0, None  # pages until `limit`: one page, where the whole count reads all
+        while exp_ids:
+            got, token = self._search(exp_ids, p, SCAN_PAGE, token)
+            n += len(got)
+            if token is None or n >= limit:
+                break
+        return n
 
     def ids(self, q: RunQuery) -> list[RunId]:
         p = plan(q)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
+from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -143,8 +144,12 @@ class SqlSource:
         return load_rows(self.store, ids)
 
     @_guarded
-    def count(self, q: RunQuery) -> int:
-        return query.count(self.store, q)
+    def count(self, q: RunQuery, limit: int | None = None) -> int:
+        if limit is None:
+            return query.count(self.store, q)
+        from runs_tui.core.bounded_count import count_at_most
+
+        return count_at_most(self.store, q, limit)
 
     @_guarded
     def runs(self, ids: Sequence[RunId]) -> list[RunRow]:
@@ -181,12 +186,13 @@ class SqlSource:
         return self._export(cells.records, q, columns, page)
 
     def csv_records(
-        self, q: RunQuery, columns: Sequence[Column], page: int = 1000
+        self, q: RunQuery, columns: Sequence[Column], page: int = 1000, *, with_pipeline: bool
     ) -> Iterator[Sequence[Sequence[Any]]]:
         """As `records`, tags joined by the database."""
         from runs_tui.core import cells
 
-        return self._export(cells.csv_records, q, columns, page)
+        read = partial(cells.csv_records, with_pipeline=with_pipeline)
+        return self._export(read, q, columns, page)
 
     def _export(
         self,

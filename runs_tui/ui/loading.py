@@ -45,6 +45,19 @@ def _watch_from_now(source: RunSource, q: RunQuery, at: float) -> Watch | None:
     return start.after(recent)[1]
 
 
+BOUND = 1_000  # a new search's first count stops here ("1,000+"); the exact one follows
+
+
+def first_count(source: RunSource, counts: CountCache, q: RunQuery, at: float) -> Counted:
+    """A narrowed query's count up to BOUND, the exact count below it: milliseconds
+    where the exact count of a needle a million runs hold reads every match."""
+    timed = q.with_(at=at)
+    n = source.count(timed, limit=BOUND + 1)
+    total = min(n, BOUND)
+    everything = counts.count(timed.everything(), at_least=total)
+    return Counted(q, total, everything, at, at_least=n > BOUND)
+
+
 def count(counts: CountCache, q: RunQuery, at: float, total: int | None, shown: int = 0) -> Counted:
     """The query's counts (`total` when its rows told it already: fewer than asked), never
     below the `shown` rows it has on screen, nor the pipeline's below the query's."""

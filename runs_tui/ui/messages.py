@@ -38,6 +38,7 @@ class Counted(Message):
     all_runs: int
     at: float
     shown: int = 0  # the rows on screen when the count started
+    at_least: bool = False  # `total` is a bound: the query matches more; the exact count follows
 
 
 @dataclass

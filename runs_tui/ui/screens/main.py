@@ -73,6 +73,7 @@ class MainScreen(LoadsScreen):
         self._threads: dict[Worker[None], int] = {}  # window loads under way: their threads
         self.failures, self.retry_at = 0, 0.0
         self.total: int | None = 0  # None: the shown query's rows are in, not yet counted
+        self.at_least: int | None = None
         self.all_runs: int | None = 0
         self.counts = CountCache(context.source.count)
         self.updated: float | None = None
@@ -180,6 +181,7 @@ class MainScreen(LoadsScreen):
         self.query_one(StatusLine).show(
             loaded=len(table.order),
             total=self.total,
+            at_least=self.at_least,
             everything=self.all_runs,
             updated=self.updated,
             paused=self.paused,

@@ -40,6 +40,7 @@ class LoadsScreen(MarksScreen):
     changes: Watch | None  # how far changes have been seen
     counts: CountCache
     total: int | None  # None: the shown query's rows are in, not yet counted
+    at_least: int | None  # while `total` is None: a bound the first count found
     all_runs: int | None
     updated: float | None
     limit: int
@@ -156,7 +157,7 @@ class LoadsScreen(MarksScreen):
         table = self.table
         if message.span is None:
             self.shown_query = message.query
-            self.total = self.all_runs = None  # until they are counted
+            self.total = self.all_runs = self.at_least = None  # until they are counted
         elif message.query != self.shown_query:
             return  # a refresh of rows a fresh load has replaced meanwhile
         self.query_one(Banner).clear()
@@ -188,10 +189,16 @@ class LoadsScreen(MarksScreen):
         """Count the query in a worker of its own, after its rows are shown: a page load
         does not stop it, a new query does. Fewer rows than asked of a fresh load are all
         the query has; a tick does not stop a count under way (it may take longer)."""
-        known = len(loaded.rows) if loaded.span is None and len(loaded.rows) < self.limit else None
-        if loaded.span is not None and self._loading("count", group="count"):
+        fresh = loaded.span is None
+        known = len(loaded.rows) if fresh and len(loaded.rows) < self.limit else None
+        if not fresh and self._loading("count", group="count"):
             return
-        self._count_query(loaded.query, loaded.at, known)
+        q, at = loaded.query, loaded.at
+        if fresh and known is None and q.narrowed:  # a bound first: "1,000+" at once
+            source, counts = self.context.source, self.counts
+            self._load(lambda: loading.first_count(source, counts, q, at), "count", "count")
+            return
+        self._count_query(q, at, known)
 
     def _count_query(self, q: RunQuery, at: float, known: int | None = None) -> None:
         """A count never below the rows on screen (a kept one is made afresh)."""
@@ -202,11 +209,16 @@ class LoadsScreen(MarksScreen):
     def _counted(self, message: Counted) -> None:
         if message.query != self.run_query or message.query != self.shown_query:
             return
+        if message.at_least:  # the bound to show while the exact count runs
+            self.at_least, self.all_runs = message.total, message.all_runs
+            self._show_status()
+            self._count_query(message.query, message.at)
+            return
         if message.total < len(self.table.order) and message.shown < len(self.table.order):
             self._count_query(message.query, self.context.clock())  # runs came meanwhile
             return
         if (message.total, message.all_runs) != (self.total, self.all_runs):
-            self.total, self.all_runs = message.total, message.all_runs
+            self.total, self.all_runs, self.at_least = message.total, message.all_runs, None
             self.updated = message.at
             self._show_status()
 

@@ -79,8 +79,10 @@ class StatusLine(Static):
         detail: str,
         extra: str = "",
         loading: bool = False,
+        at_least: int | None = None,
     ) -> None:
-        """`loading`: a new query's rows are being read (a server may take seconds)."""
+        """`loading`: a new query's rows are being read (a server may take seconds);
+        `at_least`: while `total` is None, a bound on it ("1,000+")."""
         left = Text()
         if paused:  # first: however narrow the line, the badge is not cut
             left.append("⏸ PAUSED", Style(color="black", bgcolor="yellow", bold=True))
@@ -88,7 +90,10 @@ class StatusLine(Static):
         if loading:  # not "0 of 0 runs" while a slow source still reads
             left.append("loading runs…", Style(bold=True))
         elif total is None or everything is None:  # the rows are in, their count is not
-            left.append(f"{loaded:,} of … runs", Style(bold=True))
+            bound = "…" if at_least is None else f"{max(at_least, loaded):,}+"
+            left.append(f"{loaded:,} of {bound} runs", Style(bold=True))
+            if at_least is not None and everything is not None:
+                left.append(f" · {bound} of {everything:,} match", Style(color="yellow"))
             left.append(" · counting…", Style(dim=True))
         else:
             left.append(f"{loaded:,} of {plural(total, 'run')}", Style(bold=True))
