@@ -381,15 +381,20 @@ def report(
     return "\n".join(lines)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def database_args(parser: argparse.ArgumentParser, reps: int) -> None:
+    """The options that pick the databases and the repetitions (bench/search_app.py too)."""
     parser.add_argument("--runs", type=int, default=1_000_000)
     parser.add_argument(
         "--data", type=Path, default=Path(tempfile.gettempdir()) / "runs-tui-bench-search"
     )
     parser.add_argument("--pg", default=os.environ.get("RUNS_TUI_TEST_PG_URL"))
     parser.add_argument("--no-pg", action="store_true")
-    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--reps", type=int, default=reps)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    database_args(parser, reps=5)
     parser.add_argument("--no-before", action="store_true")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--explain", action="store_true")

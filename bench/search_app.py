@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from marks import settled, until
-from search import TARGET_MS, TERMS, _load, pg_dbs, sqlite_dbs
+from search import TARGET_MS, TERMS, _load, database_args, pg_dbs, sqlite_dbs
 from table import PIPELINE, machine
 
 from runs_tui.core.db import open_store
@@ -100,13 +100,7 @@ def report(title: str, got: list[tuple[str, list[float], str]]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=1_000_000)
-    parser.add_argument(
-        "--data", type=Path, default=Path(tempfile.gettempdir()) / "runs-tui-bench-search"
-    )
-    parser.add_argument("--pg", default=os.environ.get("RUNS_TUI_TEST_PG_URL"))
-    parser.add_argument("--no-pg", action="store_true")
-    parser.add_argument("--reps", type=int, default=3)
+    database_args(parser, reps=3)
     args = parser.parse_args()
     print(machine())
     print(f"load average before: {_load()}")

@@ -35,7 +35,8 @@ def _statement(store: Store, q: RunQuery, limit: int) -> Select[int]:
         return select(func.count()).select_from(runs.subquery())
     # SQLite: the pipeline term must not walk a run index, or the runs lead and each
     # one asks the index whether it holds the needle (18 s at 1M runs).
-    rest = where_clause(q.with_(search=""), run_index=not store.is_sqlite, way=way)
+    unsearched = q.with_(search="")
+    rest = where_clause(unsearched, run_index=not store.is_sqlite, way=way)
     found = matching_ids(folded, way.kind).subquery("found")
     by_text = (
         select(RUN.c.id)
@@ -47,7 +48,7 @@ def _statement(store: Store, q: RunQuery, limit: int) -> Select[int]:
     total: ColumnElement[int] = counted.scalar_subquery()
     number = run_number(needle.removeprefix("#"))
     if number is not None:  # the run numbered so, when its text does not hold the needle
-        by_number = where_clause(q.with_(search=""), way=way)  # the run index: (pipeline, number)
+        by_number = where_clause(unsearched, way=way)  # the run index: (pipeline, number)
         only_numbered = select(func.count()).where(
             by_number, numbered(RUN.c.number, number), ~holds(folded)
         )

@@ -260,13 +260,11 @@ class MlflowReader:
         if p.local:
             return len(self._all(q))
         exp_ids = self._exp_ids(q.pipeline_id)
-        if limit is None:
-            return len(self._scan(exp_ids, p, limit=None))
-        n, token = 0, None  # pages until `limit`: one page, where the whole count reads all
+        n, token = 0, None  # pages, unparsed, until the last or `limit` (one page)
         while exp_ids:
-            got, token = self._search(exp_ids, p, SCAN_PAGE, token)
+            got, token = self._page_json(exp_ids, p, SCAN_PAGE, token)
             n += len(got)
-            if token is None or n >= limit:
+            if token is None or (limit is not None and n >= limit):
                 break
         return n
 
