@@ -131,7 +131,7 @@ async def test_a_search_many_runs_hold_shows_a_bound_until_its_exact_count(
     many_runs(store, simple, PAGE + 150)
     monkeypatch.setattr(loading, "BOUND", PAGE + 50)
     source = HeldExact(store)
-    app = make_app(store, source=source)
+    app = make_app(store, source=source, refresh=3600)  # no tick loads the query again
     async with app.run_test(size=SIZE) as pilot:
         pilot.app.set_timer(120, source.gate.set)  # a failing test does not hang its exit
         await settle(pilot)
@@ -154,7 +154,7 @@ async def test_a_search_fewer_runs_hold_than_the_bound_is_counted_once(
     many_runs(store, simple, PAGE + 150)
     monkeypatch.setattr(loading, "BOUND", PAGE + 500)
     source = HeldExact(store)  # its gate stays shut: an exact count would never come
-    app = make_app(store, source=source)
+    app = make_app(store, source=source, refresh=3600)  # no tick counts it exactly
     async with app.run_test(size=SIZE) as pilot:
         pilot.app.set_timer(120, source.gate.set)
         await settle(pilot)
