@@ -146,6 +146,19 @@ def test_abort_leaves_no_job_and_no_process(store: Store, tmp_path: Path, agents
         steps = set(s.execute(select(STEP.c.status)).scalars())
     wait_for(lambda: "aborted" in a.log("s0"), 30, "the agent to log the aborts")
     assert steps <= {"aborted", "running"}
+    wait_for(lambda: len(abort_lines(store)) == 20, 60, "each run's log to say who and which job")
+    said = abort_lines(store)
+    assert sum(line.startswith("aborted by ") for line in said) == 10, said
+    assert {line for line in said if line.startswith("cancelled")} == {
+        f"cancelled slurm job {job}" for job in jobs
+    }
+
+
+def abort_lines(store: Store) -> list[str]:
+    """The agent's lines in the runs' logs about their abort."""
+    with store.read() as s:
+        lines = s.execute(select(LOG.c.line).where(LOG.c.stream == "agent")).scalars()
+        return [line for line in lines if line.startswith(("aborted by ", "cancelled "))]
 
 
 def test_a_job_cancelled_behind_the_agents_back_fails_its_run(

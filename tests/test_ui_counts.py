@@ -106,6 +106,36 @@ async def test_a_new_query_says_loading_until_its_rows_come(store: Store, simple
         assert 0 < shown < 30 and status_line(pilot).startswith(f"{shown} of {shown} runs")
 
 
+class CountedWindows(HeldWindow):
+    """A held window that counts how often a search's window was asked for."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.searches = 0
+
+    def window(self, q: RunQuery, offset: int = 0, limit: int = 200) -> list[RunRow]:
+        if q.search:
+            self.searches += 1
+        return super().window(q, offset, limit)
+
+
+async def test_ticks_do_not_restart_a_new_query_still_being_read(store: Store, simple: str):
+    many_runs(store, simple, 30)
+    source = CountedWindows(store)
+    app = make_app(store, source=source, refresh=0.05)  # a source slower than a tick
+    async with app.run_test(size=SIZE) as pilot:
+        pilot.app.set_timer(120, source.gate.set)  # a failing test does not hang its exit
+        await settle(pilot)
+        await pilot.press("slash", "3", "enter")
+        await until(pilot, lambda: source.searches == 1, "the search's window asked for")
+        await pilot.pause(0.5)  # ten ticks
+        assert source.searches == 1, "a tick started the same window again"
+        source.gate.set()
+        await until(pilot, lambda: "…" not in status_line(pilot), "the rows shown and counted")
+        shown = len(table(pilot).order)
+        assert 0 < shown < 30 and status_line(pilot).startswith(f"{shown} of {shown} runs")
+
+
 class HeldExact(SqlSource):
     """The real source, whose exact counts of a search wait until the test lets them go
     (a needle a million runs hold); a count up to a bound, and the pipeline's, do not."""

@@ -301,6 +301,9 @@ class Executor:
             if stopped.processes is not None:
                 plural = "" if stopped.processes == 1 else "es"
                 self.writer.log(step, "agent", f"stopped {stopped.processes} process{plural}")
+            elif handle is not None:  # a batch job: its id is what the cluster's users see
+                job = f"{handle.executor} job {handle.external_id}"
+                self.writer.log(step, "agent", f"cancelled {job}")
             self.writer.flush(allow=ABORTED_ONLY)
             if step:
                 self.writer.step_finished(

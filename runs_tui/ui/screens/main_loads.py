@@ -64,6 +64,8 @@ class LoadsScreen(MarksScreen):
             return
         series = self._ranged()
         if q != self.shown_query:
+            if not force and self._loading("fresh"):
+                return  # its first rows are still being read: a tick must not start over
             limit, height = self.limit, self.table.scrollable_content_region.height or PAGE
             self._load(lambda: loading.fresh(source, q, limit, at, series, height))
         elif force or not self._loading("fresh", "more", "refresh"):
