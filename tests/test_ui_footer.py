@@ -32,6 +32,26 @@ async def test_a_screen_over_the_table_and_back_keeps_the_same_footer_keys(demo:
         assert [id(k) for k in after] == [id(k) for k in before]  # not rebuilt
 
 
+async def test_a_search_keeps_the_footer_as_it_is(demo: Store) -> None:
+    """The search box borrows the focus for a moment: the footer keeps the table's keys
+    while it is open and after (two rebuilds cost a search 100-250 ms before its rows)."""
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        before = _keys(app)
+        await pilot.press("slash", "a")
+        await settle(pilot)
+        assert app.screen.focused is app.screen.query_one("#search")
+        assert [id(k) for k in _keys(app)] == [id(k) for k in before]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.focused is app.screen.query_one("#runs")
+        assert [id(k) for k in _keys(app)] == [id(k) for k in before]  # not rebuilt
+        await pilot.press("slash", "escape")
+        await settle(pilot)
+        assert [id(k) for k in _keys(app)] == [id(k) for k in before]
+
+
 async def test_a_new_key_for_an_action_is_shown(demo: Store) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:

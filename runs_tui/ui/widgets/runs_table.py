@@ -23,6 +23,7 @@ from runs_tui.core.records import RunId, RunRow
 from runs_tui.core.text import one_line
 from runs_tui.core.view import TableView
 from runs_tui.ui.render import MARK, render_cell
+from runs_tui.ui.widgets.fast_cells import FastCells
 
 MARK_KEY = "__mark"
 
@@ -45,7 +46,7 @@ def pinned(columns: Sequence[Column]) -> int:
     return 2 if columns and columns[0].spec == "run" else 1
 
 
-class RunsTable(DataTable[Text]):
+class RunsTable(FastCells[Text]):
     """Runs as rows, column specs as columns."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -98,7 +99,11 @@ class RunsTable(DataTable[Text]):
         markers: dict[str, str] | None = None,
     ) -> None:
         """Replace the columns (headers carry `markers`); rows are rebuilt from what is
-        loaded."""
+        loaded. The same columns again change nothing: a new search keeps the columns, and
+        rebuilding the rows it is about to replace would only delay them."""
+        same = (list(columns), widths or {}, precise or set(), markers or {})
+        if self.columns and same == (self.columns_shown, self.widths, self.precise, self.markers):
+            return
         spec = self.cursor_spec
         run = self.cursor_run
         offset = self.cursor_row - int(self.scroll_y)
