@@ -12,7 +12,8 @@ Then, with the histories loaded (the screen's own traces, as its tick keeps them
 repetition times what the screen does with them for a new width, a log-scale switch or
 a tick, in one process (time.process_time: every thread): thinning the three histories
 to the chart's width (`metric_plot.line`, min-max buckets: at most 2 points per cell)
-and drawing them (MetricChart.draw and the next frame). Median of --reps at 80x24 and
+and drawing them (MetricChart.draw and the next frame: its lines' dots laid out with
+numpy, the cells as textual-plot draws them). Median of --reps at 80x24, 120x36 and
 200x50, after one warm-up. The read alone (3 x `metric_history` of 100,000 points,
 and the arrays made of them) is printed too, as "load".
 

@@ -87,6 +87,22 @@ def test_log_scale_leaves_out_values_not_above_zero():
     assert line("run", trace, 80).y.tolist() == [100.0, 0.0, -1.0, 0.01]
 
 
+def test_log_of_the_points_kept_is_the_points_kept_of_the_log():
+    """`line` takes log10 after thinning (cheaper): the same points as thinning the logs,
+    the one-point spikes up and down among them."""
+    rng = np.random.default_rng(3)
+    x = np.arange(100_000, dtype=np.float64)
+    y = np.exp(-x / 20_000) + 0.05 * rng.random(100_000)
+    y[61_234], y[7_777], y[99] = 50.0, 1e-6, 0.0
+    trace = extended(EMPTY, MetricHistory(x.tolist(), y.tolist()))
+    positive = y > 0
+    for buckets in (37, 188):
+        drawn = line("run", trace, buckets, log=True)
+        tx, ty = minmax(x[positive], np.log10(y[positive]), buckets)
+        assert drawn.x.tolist() == tx.tolist() and drawn.y.tolist() == ty.tolist()
+        assert {61_234.0, 7_777.0} <= set(drawn.x.tolist()) and drawn.dropped == 1
+
+
 def test_the_metric_is_the_sorts_then_the_first_column_shown_then_the_only_one():
     have = {("loss", "val"), ("acc", "acc")}
     specs = ["m:loss/train:last", "m:acc:max", "run", "m:loss/val:last"]

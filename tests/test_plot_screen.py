@@ -1,16 +1,26 @@
 """`g`: the metric chart of the cursor run or of the marked runs, on the real store; the
 details' Metrics tab charts the selected metric. Assertions are on what is drawn (the
-legend, the axes' labels, the title) as a screenshot's text shows it."""
+legend, the axes' labels, the title) as a screenshot's text shows it.
+
+MetricChart lays out its lines' dots with numpy in place of textual-plot's per-dot
+Python, through textual-plot's private `_render_line_plot` and the canvas's private
+`_canvas_region` and `_buffer`: the canary below draws the same lines both ways and
+wants the same cells, so a textual-plot release that draws otherwise fails here first."""
 
 from __future__ import annotations
 
 import html
+import math
 import re
 import time
 
+import numpy as np
 from screens_support import laid_out
 from sqlalchemy import update
+from textual.app import App, ComposeResult
 from textual.widgets import Static
+from textual_hires_canvas import Canvas
+from textual_plot import PlotWidget
 from ui_support import make_app, settle
 
 from runs_tui.agent.buffer import OutputBuffer
@@ -18,11 +28,12 @@ from runs_tui.agent.protocol import MetricReport
 from runs_tui.core import ops
 from runs_tui.core.columns import parse_columns
 from runs_tui.core.db import Store
+from runs_tui.core.metric_plot import Line, Trace, line
 from runs_tui.core.models import RUN
 from runs_tui.core.status import Status
 from runs_tui.ui.screens.metric_picker import MetricPicker
 from runs_tui.ui.screens.plot import PlotScreen
-from runs_tui.ui.widgets.metric_chart import MetricChart
+from runs_tui.ui.widgets.metric_chart import MetricChart, braille_cells, line_dots
 from runs_tui.ui.widgets.metrics_tab import MetricsTab
 
 COLUMNS = parse_columns("run,status,m:loss/val:last")
@@ -176,3 +187,91 @@ async def test_the_metrics_tab_charts_the_selected_metric(demo: Store):
         await pilot.press("l")
         await settle(pilot)
         assert "log scale ·" in str(title.content)
+
+
+class TextualPlotChart(MetricChart):
+    """MetricChart with its lines drawn by textual-plot itself: the reference."""
+
+    render = PlotWidget.render  # type: ignore[assignment]
+    _render_line_plot = PlotWidget._render_line_plot
+
+
+class OneChart(App[None]):
+    def __init__(self, chart: MetricChart) -> None:
+        super().__init__()
+        self.chart = chart
+
+    def compose(self) -> ComposeResult:
+        yield self.chart
+
+
+async def cells(chart: MetricChart, lines: list[Line], log: bool, size: tuple[int, int]):  # type: ignore[no-untyped-def]
+    """The plot canvas's characters and styles once `lines` are drawn at `size`."""
+    async with OneChart(chart).run_test(size=size) as pilot:
+        await pilot.pause()
+        chart.draw(lines, log)
+        await pilot.pause()
+        canvas = chart.query_one("#plot", Canvas)
+        return [list(r) for r in canvas._buffer], [list(r) for r in canvas._styles]
+
+
+def runs(points: int, seed: int) -> list[Trace]:
+    """Three noisy decaying runs, each with one spike up and one down to 0."""
+    rng = np.random.default_rng(seed)
+    x = np.arange(points, dtype=np.float64)
+    traces = []
+    for n in range(3):
+        y = (1 + n) * np.exp(-x / (points / 5)) + 0.05 * rng.random(points)
+        y[points * (n + 2) // 6] = 5.0
+        y[points * (n + 1) // 7] = 1e-4
+        traces.append(Trace(x, y))
+    return traces
+
+
+async def test_canary_the_chart_draws_the_cells_textual_plot_draws():
+    for size, points, log in (((200, 50), 100_000, False), ((80, 24), 5_000, True)):
+        chart = MetricChart()
+        async with OneChart(chart).run_test(size=size) as pilot:
+            await pilot.pause()
+            buckets = chart.buckets
+        lines = [line(f"run {i}", t, buckets, log) for i, t in enumerate(runs(points, 14))]
+        ours = await cells(MetricChart(), lines, log, size)
+        theirs = await cells(TextualPlotChart(), lines, log, size)
+        assert sum(c >= "\u2800" for row in ours[0] for c in row) > 3 * buckets // 2
+        assert ours == theirs, size
+
+
+def test_line_dots_are_the_canvas_bresenham_dots():
+    rng = np.random.default_rng(7)
+    ends = [(0, 0), (5, 0), (0, 5), (7, 7), (200, 3), (3, 190), (-9, 4), (120, -190)]
+    ends += [tuple(v) for v in rng.integers(-250, 250, size=(300, 2)).tolist()]
+    for dx, dy in ends:
+        x, y = np.array([10, 10 + dx]), np.array([300, 300 + dy])
+        want = set(Canvas._get_line_coordinates(None, 10, 300, 10 + dx, 300 + dy))  # type: ignore[arg-type]
+        got = line_dots(x, y)
+        assert set(zip(got[0].tolist(), got[1].tolist(), strict=True)) == want, (dx, dy)
+
+
+def test_braille_cells_or_the_dots_of_a_cell():
+    x, y = np.array([0, 1, 1, 0, 3, 99]), np.array([0, 3, 3, 2, 4, 0])
+    assert braille_cells(x, y, width=4, height=2) == [(0, 0, "⢅"), (1, 1, "⠈")]
+
+
+async def test_a_single_point_spike_in_100000_points_reaches_its_row_and_column():
+    """The drawing is thinned twice (points to buckets, dots to cells): a one-point
+    spike up (linear) and down (log scale) still reaches the plot's top or bottom row,
+    in its own column."""
+    x = np.arange(100_000, dtype=np.float64)
+    y = 1.0 + 0.01 * np.sin(x / 700)
+    y[61_234], y[7_777] = 50.0, 1e-3
+    chart = MetricChart()
+    async with OneChart(chart).run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        for log, at, row in ((False, 61_234, 1), (True, 7_777, -2)):
+            chart.draw([line("spiky", Trace(x, y), chart.buckets, log)], log)
+            await pilot.pause()
+            canvas = chart.query_one("#plot", Canvas)
+            width = canvas.size.width
+            column = math.floor((1 + at / 99_999 * (width - 2)) * 2) // 2
+            drawn = [i for i, c in enumerate(canvas._buffer[row]) if c >= "\u2800"]
+            assert drawn and all(abs(i - column) <= 1 for i in drawn), (log, drawn, column)
