@@ -15,6 +15,7 @@ from runs_tui.core.db import Store
 from runs_tui.core.records import RunQuery, RunRow
 from runs_tui.sources.sql import SqlSource
 from runs_tui.ui import loading
+from runs_tui.ui.screens import main
 from runs_tui.ui.screens.main_loads import PAGE
 
 SIZE = (120, 36)
@@ -104,6 +105,44 @@ async def test_a_new_query_says_loading_until_its_rows_come(store: Store, simple
         await settle(pilot)
         shown = len(table(pilot).order)
         assert 0 < shown < 30 and status_line(pilot).startswith(f"{shown} of {shown} runs")
+
+
+async def test_the_search_box_closes_with_the_rows_it_searched_for(
+    store: Store, simple: str, monkeypatch
+) -> None:
+    many_runs(store, simple, 30)
+    monkeypatch.setattr(main, "CLOSE_SEARCH_AFTER", 120)  # only the rows close it here
+    source = HeldWindow(store)
+    app = make_app(store, source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        pilot.app.set_timer(120, source.gate.set)  # a failing test does not hang its exit
+        await settle(pilot)
+        box = app.screen.query_one("#search")
+        await pilot.press("slash", "3", "enter")
+        await until(pilot, lambda: "loading runs…" in status_line(pilot), "loading said")
+        assert box.display and box.has_focus, "open while the rows are read"
+        source.gate.set()
+        await until(pilot, lambda: not box.display, "the box closed")
+        assert "loading" not in status_line(pilot), "closed with the rows, not before"
+        assert table(pilot).has_focus
+
+
+async def test_a_slow_search_closes_its_box_before_its_rows(
+    store: Store, simple: str, monkeypatch
+) -> None:
+    many_runs(store, simple, 30)
+    monkeypatch.setattr(main, "CLOSE_SEARCH_AFTER", 0.05)
+    source = HeldWindow(store)
+    app = make_app(store, source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        pilot.app.set_timer(120, source.gate.set)  # a failing test does not hang its exit
+        await settle(pilot)
+        box = app.screen.query_one("#search")
+        await pilot.press("slash", "3", "enter")
+        await until(pilot, lambda: not box.display, "the box closed")
+        assert "loading runs…" in status_line(pilot) and table(pilot).has_focus
+        source.gate.set()
+        await until(pilot, lambda: "loading" not in status_line(pilot), "the rows shown")
 
 
 class CountedWindows(HeldWindow):

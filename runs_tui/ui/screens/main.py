@@ -29,7 +29,7 @@ from runs_tui.core.text import one_line
 from runs_tui.core.view import TableView, opening_view
 from runs_tui.ui.context import Context
 from runs_tui.ui.flows import actions, compare, marks, overview, view
-from runs_tui.ui.messages import StoreFailed
+from runs_tui.ui.messages import StoreFailed, WindowLoaded
 from runs_tui.ui.notifier import Notifier
 from runs_tui.ui.screens.main_keys import MAIN_BINDINGS, own_words
 from runs_tui.ui.screens.main_loads import PAGE, LoadsScreen
@@ -43,6 +43,9 @@ from runs_tui.ui.widgets.status_line import StatusLine, cell_detail, cell_value
 from runs_tui.ui.widgets.title_bar import TitleBar, Where, empty_hint
 
 VIEW_COLUMNS = ("run", "status")
+
+
+CLOSE_SEARCH_AFTER = 0.5  # seconds the search box waits for the search's rows, at most
 
 
 class MainScreen(LoadsScreen):
@@ -303,17 +306,23 @@ class MainScreen(LoadsScreen):
         view.clear_filters(self)
 
     def action_search(self) -> None:
-        box = self.query_one("#search", SearchInput)
-        box.value = self.view.search
-        box.display = True
-        box.focus()
+        self.query_one("#search", SearchInput).open(self.view.search)
 
     @on(Input.Submitted, "#search")
     def _searched(self, event: Input.Submitted) -> None:
+        """Search; the box closes with the search's rows drawn (see SearchInput)."""
         event.stop()
-        self.query_one("#search", SearchInput).display = False
-        self.table.focus()
         self.apply_view(self.view.with_(search=event.value.strip()))
+        box = self.query_one("#search", SearchInput)
+        if self.run_query is None or self.run_query == self.shown_query:
+            box.action_close()  # nothing new to wait for
+        else:
+            box.close_soon(event.value, CLOSE_SEARCH_AFTER)
+
+    @on(WindowLoaded)
+    def _rows_came(self, message: WindowLoaded) -> None:
+        if message.query == self.run_query:
+            self.query_one("#search", SearchInput).close_pending()
 
     def action_columns(self) -> None:
         self.flow(view.choose_columns(self))

@@ -5,15 +5,51 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.binding import Binding
+from textual.timer import Timer
 from textual.widgets import Input
 
 
 class SearchInput(Input):
-    """Enter searches, escape closes it and keeps the current search."""
+    """Enter searches, escape closes it and keeps the current search.
+
+    After Enter the box stays open until the search's rows come (`close_pending`), or
+    for `after` seconds at most: closing it at once moves the focus and the layout, so
+    the old rows were drawn once more (~100 ms of the UI thread) while the search's
+    read waited for the GIL, and then the new rows were drawn."""
 
     BINDINGS = [Binding("escape", "close", "Close", show=False)]
     keeps_footer: ClassVar[bool] = True  # its keys are Enter and Escape: see QuietFooter
 
+    def __init__(self, **kwargs: str) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._pending: tuple[Timer, str] | None = None  # closing after a search: its term
+
+    def open(self, term: str) -> None:
+        """Show the box with `term`, focused."""
+        self._stop()
+        self.value = term
+        self.display = True
+        self.focus()
+
+    def close_soon(self, term: str, after: float) -> None:
+        """Close once the rows of the search for `term` are drawn, or after `after` s."""
+        self._stop()
+        self._pending = (self.set_timer(after, self.close_pending), term)
+
+    def close_pending(self) -> None:
+        """The search's rows came (or time is up): close, unless the user went on typing."""
+        if self._pending is not None:
+            term = self._pending[1]
+            self._stop()
+            if self.display and self.value == term:
+                self.action_close()
+
     def action_close(self) -> None:
+        self._stop()
         self.display = False
         self.screen.query_one("#runs").focus()
+
+    def _stop(self) -> None:
+        if self._pending is not None:
+            self._pending[0].stop()
+            self._pending = None
