@@ -87,7 +87,7 @@ def fresh(
     watch = _watch_from_now(source, q, at)  # before the rows: no change is missed
     rows = source.window(q.with_(at=at), 0, limit)
     ranges(source, rows[:shown], series)
-    return WindowLoaded(q, rows, at, watch=watch, changed_ids=None)
+    return WindowLoaded(q, rows, at, watch=watch, changed_ids=None, asked=limit)
 
 
 def refresh(

@@ -26,6 +26,7 @@ class WindowLoaded(Message):
     changed: list[RunRow] = field(default_factory=list)
     changed_ids: frozenset[RunId] | None = frozenset()
     watch: Watch | None = None
+    asked: int = 0  # rows a fresh load asked for: fewer came, and they are all there is
 
 
 @dataclass

@@ -66,7 +66,9 @@ class LoadsScreen(MarksScreen):
         if q != self.shown_query:
             if not force and self._loading("fresh"):
                 return  # its first rows are still being read: a tick must not start over
-            limit, height = self.limit, self.table.scrollable_content_region.height or PAGE
+            height = self.table.scrollable_content_region.height or PAGE
+            # a screen's rows first (read, made and measured sooner); the page's rest after
+            limit = min(self.limit, height + 2 * MARGIN)
             self._load(lambda: loading.fresh(source, q, limit, at, series, height))
         elif force or not self._loading("fresh", "more", "refresh"):
             table = self.table
@@ -178,6 +180,8 @@ class LoadsScreen(MarksScreen):
         if self.follow_run is not None and table.move_to_run(self.follow_run):
             self.follow_run = None
         self._show_status()
+        if message.span is None and message.asked == len(message.rows) < self.limit:
+            self._load_more()  # the rest of the page, after the first screen's rows
         if message.span is None or message.span:  # rows were read: count them again
             self._count(message)
         if table.marks:  # count again the marked runs that changed (all: the query did)
@@ -192,7 +196,7 @@ class LoadsScreen(MarksScreen):
         does not stop it, a new query does. Fewer rows than asked of a fresh load are all
         the query has; a tick does not stop a count under way (it may take longer)."""
         fresh = loaded.span is None
-        known = len(loaded.rows) if fresh and len(loaded.rows) < self.limit else None
+        known = len(loaded.rows) if fresh and len(loaded.rows) < loaded.asked else None
         if not fresh and self._loading("count", group="count"):
             return
         q, at = loaded.query, loaded.at
@@ -206,6 +210,16 @@ class LoadsScreen(MarksScreen):
         """A count never below the rows on screen (a kept one is made afresh)."""
         counts, shown = self.counts, len(self.table.order)
         self._load(lambda: loading.count(counts, q, at, known, shown), name="count", group="count")
+
+    def _load_more(self) -> None:
+        """The page after the loaded rows (up to the page's end while fewer are loaded)."""
+        q, source, at = self.run_query, self.context.source, self.context.clock()
+        loaded = len(self.table.order)
+        if q is None or not loaded:
+            return
+        last = self.table.order[-1]
+        page = self.limit - loaded if loaded < self.limit else self.page
+        self._load(lambda: loading.more(source, q, at, loaded, last, page), name="more")
 
     @on(Counted)
     def _counted(self, message: Counted) -> None:
@@ -250,9 +264,7 @@ class LoadsScreen(MarksScreen):
             and self.run_query is not None
             and self.run_query == self.shown_query
         ):
-            q, source, at = self.run_query, self.context.source, self.context.clock()
-            last, page = self.table.order[-1], self.page
-            self._load(lambda: loading.more(source, q, at, loaded, last, page), name="more")
+            self._load_more()
         run = self.table.cursor_run
         if run is not None and run.id != self.query_one(DetailsPanel).run_id:
             self._reload_details()
