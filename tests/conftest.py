@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,38 @@ command = ["python", "-c", "print('hi')"]
 """
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: two workers a core. Most of the suite waits on real processes (agents,
+    Slurm jobs, servers, terminals), so a core has time for a second worker.
+    PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set (xdist's own hook reads it)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return 2 * (len(os.sched_getaffinity(0)) or 1)
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    """Tests sharing an expensive module fixture on an MLflow server (a server started,
+    runs seeded through the mlflow client) are one group: one xdist worker runs it, so the
+    fixture is made once, as with -n0, not once on each worker that happens to get one of
+    its tests (`--dist loadgroup` in pyproject's addopts; other tests spread as with
+    `load`)."""
+    if item.path.name == "test_mlflow.py":
+        return "mlflow-world"
+    spec = getattr(item, "callspec", None)
+    kind = spec.params.get("kind") if spec is not None else None
+    if item.path.name == "test_source_contract.py" and getattr(kind, "name", "") == "mlflow":
+        return "mlflow-contract"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = _xdist_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_paths(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
@@ -50,7 +84,9 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
+def store(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Store]:
+    if "demo" in request.fixturenames:  # the demo's copy, not written again test by test
+        copy_sqlite(request.getfixturevalue("_demo_template"), db_path)
     s = open_store(str(db_path))
     yield s
     s.dispose()
@@ -63,12 +99,48 @@ def pipeline_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def demo(store: Store) -> Store:
-    """The demo pipelines and their runs, written at the fixed clock."""
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the demo written at the fixed clock, once a test process, with
+    the environment `_isolated_paths` gives a test: `demo` is a copy of it."""
     from runs_tui.demo.seed import seed
 
-    seed(store, FIXED_NOW)
+    home = tmp_path_factory.mktemp("demo-template")
+    path = home / "runs.db"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RUNS_TUI_CONFIG", str(home / "config.toml"))
+        mp.setenv("RUNS_TUI_DB", str(path))
+        mp.setenv("RUNS_TUI_USER", "tester")
+        mp.setenv("TZ", "UTC")
+        time.tzset()
+        s = open_store(str(path))
+        try:
+            seed(s, FIXED_NOW)
+        finally:
+            s.dispose()
+    time.tzset()
+    return path
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy through SQLite's backup API, private (0600) as runs-tui makes
+    its files."""
+    import sqlite3
+
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    src = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+@pytest.fixture
+def demo(store: Store) -> Store:
+    """The demo pipelines and their runs, written at the fixed clock: the store (`store`
+    is a copy of `_demo_template` when a test asks for `demo`)."""
     return store
 
 
@@ -87,10 +159,11 @@ def any_store(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Store]:
     s.dispose()
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database on the server RUNS_TUI_TEST_PG_URL names, dropped after."""
-    import os
+@contextmanager
+def pg_database(template: str | None = None) -> Iterator[str]:
+    """A fresh PostgreSQL database on the server RUNS_TUI_TEST_PG_URL names (a copy of
+    the database `template` when given, which nothing may be connected to), dropped
+    after; skips the test without that server."""
     import uuid
 
     from sqlalchemy import create_engine, text
@@ -100,15 +173,23 @@ def pg_url() -> Iterator[str]:
     if not admin:
         pytest.skip("RUNS_TUI_TEST_PG_URL is not set")
     name = f"runs_tui_test_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{make_url(template).database}"' if template else ""
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield make_url(admin).set(database=name).render_as_string(hide_password=False)
     finally:
         with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database on the server RUNS_TUI_TEST_PG_URL names, dropped after."""
+    with pg_database() as url:
+        yield url
 
 
 @pytest.fixture

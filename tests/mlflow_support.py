@@ -4,7 +4,9 @@ it), and the seeding script (`data/mlflow_seed.py`) run with that venv's python.
 Tests skip, saying why, when the venv is absent.
 
 One server serves a whole session: each test instance is a prefix of experiment names
-(`mlflow+http://...?prefix=P`), since a server takes seconds to start.
+(`mlflow+http://...?prefix=P`), since a server takes seconds to start. Its seeding runs
+in one process of that python kept for the session (`Seeder`): importing mlflow alone
+takes seconds, and the contract tests seed a fresh instance many times.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import atexit
 import contextlib
 import json
 import os
+import select
 import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -65,6 +69,7 @@ class Server:
         self.admin = admin
         self.tls = tls
         self.proc: subprocess.Popen[bytes] | None = None
+        self.seeder: Seeder | None = None  # `seed` runs in it when set
 
     @property
     def http(self) -> str:
@@ -138,6 +143,9 @@ class Server:
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
     def stop(self) -> None:
+        if self.seeder is not None:
+            self.seeder.close()
+            self.seeder = None
         if self.proc is None:
             return
         with contextlib.suppress(ProcessLookupError):
@@ -161,18 +169,88 @@ def running(folder: Path, port: int | None = None) -> Iterator[Server]:
         server.stop()
 
 
+SEED_TIMEOUT = 1800.0
+
+
 def seed(server: Server, *args: str) -> None:
-    """Run the seeding script against `server` with the mlflow venv's python."""
+    """Run the seeding script against `server` with the mlflow venv's python: in the
+    server's `Seeder` when it has one, else in a process of its own."""
+    if server.seeder is not None:
+        server.seeder.run(server.http, *args)
+        return
     python = mlflow_bin() / "python"
     done = subprocess.run(
         [str(python), str(SEED), server.http, *args],
         capture_output=True,
         text=True,
-        timeout=1800,
+        timeout=SEED_TIMEOUT,
         check=False,
     )
     if done.returncode:
         raise RuntimeError(f"seeding failed: {done.stderr[-3000:]}")
+
+
+# The seeding script's `main(argv)` once a line of JSON argv on stdin, answered by a line
+# of JSON on the original stdout (the script's own output goes to stderr, the log).
+_SEEDER = """
+import json, os, sys, traceback
+reply = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+sys.path.insert(0, sys.argv[1])
+import mlflow_seed
+for line in sys.stdin:
+    try:
+        mlflow_seed.main(json.loads(line))
+        answer = {"ok": True}
+    except BaseException:
+        answer = {"ok": False, "error": traceback.format_exc()[-3000:]}
+    reply.write(json.dumps(answer) + "\\n")
+    reply.flush()
+"""
+
+
+class Seeder:
+    """The seeding script in one process of the mlflow venv's python, for many seedings:
+    the same `main(argv)` as `python mlflow_seed.py ARGV`, without importing mlflow each
+    time. It ends when its stdin does (this process gone) or at `close`."""
+
+    def __init__(self, folder: Path) -> None:
+        self.log = folder / "seeder.log"
+        self.lock = threading.Lock()
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [str(mlflow_bin() / "python"), "-c", _SEEDER, str(SEED.parent)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+
+    def run(self, *argv: str) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        with self.lock:
+            self.proc.stdin.write(json.dumps(argv) + "\n")
+            self.proc.stdin.flush()
+            ready, _, _ = select.select([self.proc.stdout], [], [], SEED_TIMEOUT)
+            line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            self.close()
+            tail = self.log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"seeding failed (the seeder ended or hung): {tail}")
+        answer = json.loads(line)
+        if not answer["ok"]:
+            raise RuntimeError(f"seeding failed: {answer['error']}")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(OSError):
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
 
 
 def seed_spec(server: Server, spec: dict[str, Any], folder: Path) -> dict[str, str]:
@@ -212,6 +290,7 @@ def shared_server() -> Server:
         folder = Path(tempfile.mkdtemp(prefix="runs-tui-mlflow-"))
         server = Server(folder)
         server.start()
+        server.seeder = Seeder(folder)
         _shared = server
         atexit.register(shutil.rmtree, folder, True)
         atexit.register(server.stop)

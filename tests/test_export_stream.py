@@ -8,10 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import random
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SIMPLE_PIPELINE, copy_sqlite, pg_database
 from sqlalchemy import delete, event, insert, update
 
 from runs_tui.core import export, ops
@@ -37,17 +40,50 @@ SORTS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], str]]:
+    """`make(kind)`: the URL of a database of the kind ("sqlite", "postgresql") holding
+    `seed`'s runs, seeded once a module; a test's `source` is a copy of it."""
+    made: dict[str, str] = {}
+    with ExitStack() as stack:
+
+        def make(kind: str) -> str:
+            if kind not in made:
+                folder = tmp_path_factory.mktemp("stream-template")
+                pipeline = folder / "simple.toml"
+                pipeline.write_text(SIMPLE_PIPELINE)
+                url = (
+                    str(folder / "stream.db")
+                    if kind == "sqlite"
+                    else stack.enter_context(pg_database())
+                )
+                opened = open_source(url)
+                assert isinstance(opened, SqlSource)
+                try:
+                    seed(opened.store, pipeline)
+                finally:
+                    opened.close()  # nothing connected: PostgreSQL copies only such a one
+                made[kind] = url
+            return made[kind]
+
+        yield make
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def source(request: pytest.FixtureRequest, tmp_path: Path, pipeline_file: Path) -> SqlSource:
-    url = (
-        str(tmp_path / "stream.db")
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
+def source(
+    request: pytest.FixtureRequest, tmp_path: Path, templates: Callable[[str], str]
+) -> SqlSource:
+    """A copy of the seeded database of the kind, this test's alone."""
+    if request.param == "sqlite":
+        url = str(tmp_path / "stream.db")
+        copy_sqlite(Path(templates("sqlite")), Path(url))
+    else:
+        database = pg_database(templates("postgresql"))
+        url = database.__enter__()
+        request.addfinalizer(lambda: database.__exit__(None, None, None))
     opened = open_source(url)
     assert isinstance(opened, SqlSource)
     request.addfinalizer(opened.close)
-    seed(opened.store, pipeline_file)
     return opened
 
 

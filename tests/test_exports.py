@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, insert, update
-from support import run_cli
+from support import examples, run_cli
 
 from runs_tui.agent.logs import SafeFormatter
 from runs_tui.core import export, ops
@@ -232,7 +232,7 @@ csv_values = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(pages=st.lists(st.lists(st.tuples(st.integers(), csv_values, csv_values), max_size=5)))
 def test_a_page_joined_is_what_csv_writer_writes(pages: list[list[tuple[Any, ...]]]) -> None:
     """`_write_csv` joins a page's values where csv.writer would write them as they are,
