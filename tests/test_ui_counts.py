@@ -124,7 +124,7 @@ async def test_the_search_box_closes_with_the_rows_it_searched_for(
         source.gate.set()
         await until(pilot, lambda: not box.display, "the box closed")
         assert "loading" not in status_line(pilot), "closed with the rows, not before"
-        assert table(pilot).has_focus
+        await until(pilot, lambda: table(pilot).has_focus, "the focus back on the table")
 
 
 async def test_a_slow_search_closes_its_box_before_its_rows(
@@ -140,7 +140,8 @@ async def test_a_slow_search_closes_its_box_before_its_rows(
         box = app.screen.query_one("#search")
         await pilot.press("slash", "3", "enter")
         await until(pilot, lambda: not box.display, "the box closed")
-        assert "loading runs…" in status_line(pilot) and table(pilot).has_focus
+        assert "loading runs…" in status_line(pilot)
+        await until(pilot, lambda: table(pilot).has_focus, "the focus back on the table")
         source.gate.set()
         await until(pilot, lambda: "loading" not in status_line(pilot), "the rows shown")
 
