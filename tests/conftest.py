@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from support import agents  # noqa: F401  (a fixture)
 
-from runs_tui.core.db import Store, open_store
+from runs_tui.core.db import Store, copy_sqlite, open_store
 from runs_tui.core.registry import register
 
 FIXED_NOW = 1_764_000_000.0  # 2025-11-24 16:00 UTC: the clock of snapshots and seeded data
@@ -70,7 +70,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _isolated_paths(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    home = tmp_path_factory.mktemp("home")
+    _isolate(monkeypatch, tmp_path_factory.mktemp("home"))
+
+
+def _isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """Config and database in `home`, a fixed user and UTC: what every test runs in."""
     monkeypatch.setenv("RUNS_TUI_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("RUNS_TUI_DB", str(home / "runs.db"))
     monkeypatch.setenv("RUNS_TUI_USER", "tester")
@@ -108,11 +112,7 @@ def _demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("demo-template")
     path = home / "runs.db"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RUNS_TUI_CONFIG", str(home / "config.toml"))
-        mp.setenv("RUNS_TUI_DB", str(path))
-        mp.setenv("RUNS_TUI_USER", "tester")
-        mp.setenv("TZ", "UTC")
-        time.tzset()
+        _isolate(mp, home)
         s = open_store(str(path))
         try:
             seed(s, FIXED_NOW)
@@ -120,21 +120,6 @@ def _demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
             s.dispose()
     time.tzset()
     return path
-
-
-def copy_sqlite(source: Path, target: Path) -> None:
-    """A consistent copy through SQLite's backup API, private (0600) as runs-tui makes
-    its files."""
-    import sqlite3
-
-    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
-    src = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True)
-    dst = sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
 
 
 @pytest.fixture

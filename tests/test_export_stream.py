@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SIMPLE_PIPELINE, copy_sqlite, pg_database
+from conftest import SIMPLE_PIPELINE, pg_database
 from sqlalchemy import delete, event, insert, update
 
 from runs_tui.core import export, ops
 from runs_tui.core.columns import parse_columns
-from runs_tui.core.db import Store, now
+from runs_tui.core.db import Store, copy_sqlite, now
 from runs_tui.core.fmt import param_number, record_value
 from runs_tui.core.models import METRIC, PARAM, RUN
 from runs_tui.core.records import RunQuery, SortKey

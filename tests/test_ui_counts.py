@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from test_exports import many_runs
+from textual.pilot import Pilot
 from ui_support import main_screen, make_app, settle, status_line, table
 
 from runs_tui.core.db import Store
@@ -89,13 +91,23 @@ class HeldWindow(SqlSource):
         return super().window(q, offset, limit)
 
 
-async def test_a_new_query_says_loading_until_its_rows_come(store: Store, simple: str):
+@asynccontextmanager
+async def thirty_runs(
+    store: Store, simple: str, source: HeldWindow, refresh: float | None = None
+) -> AsyncIterator[Pilot[None]]:
+    """The app on 30 runs of `simple` through `source`, settled; the held window let go
+    after 120 s so that a failing test does not hang its exit."""
     many_runs(store, simple, 30)
-    source = HeldWindow(store)
-    app = make_app(store, source=source)
+    app = make_app(store, source=source, refresh=refresh)
     async with app.run_test(size=SIZE) as pilot:
-        pilot.app.set_timer(120, source.gate.set)  # a failing test does not hang its exit
+        pilot.app.set_timer(120, source.gate.set)
         await settle(pilot)
+        yield pilot
+
+
+async def test_a_new_query_says_loading_until_its_rows_come(store: Store, simple: str):
+    source = HeldWindow(store)
+    async with thirty_runs(store, simple, source) as pilot:
         assert status_line(pilot).startswith("30 of 30 runs")
         await pilot.press("slash", "3", "enter")
         await until(pilot, lambda: "loading runs…" in status_line(pilot), "loading said")
@@ -110,14 +122,10 @@ async def test_a_new_query_says_loading_until_its_rows_come(store: Store, simple
 async def test_the_search_box_closes_with_the_rows_it_searched_for(
     store: Store, simple: str, monkeypatch
 ) -> None:
-    many_runs(store, simple, 30)
     monkeypatch.setattr(main, "CLOSE_SEARCH_AFTER", 120)  # only the rows close it here
     source = HeldWindow(store)
-    app = make_app(store, source=source)
-    async with app.run_test(size=SIZE) as pilot:
-        pilot.app.set_timer(120, source.gate.set)  # a failing test does not hang its exit
-        await settle(pilot)
-        box = app.screen.query_one("#search")
+    async with thirty_runs(store, simple, source) as pilot:
+        box = pilot.app.screen.query_one("#search")
         await pilot.press("slash", "3", "enter")
         await until(pilot, lambda: "loading runs…" in status_line(pilot), "loading said")
         assert box.display and box.has_focus, "open while the rows are read"
@@ -130,14 +138,10 @@ async def test_the_search_box_closes_with_the_rows_it_searched_for(
 async def test_a_slow_search_closes_its_box_before_its_rows(
     store: Store, simple: str, monkeypatch
 ) -> None:
-    many_runs(store, simple, 30)
     monkeypatch.setattr(main, "CLOSE_SEARCH_AFTER", 0.05)
     source = HeldWindow(store)
-    app = make_app(store, source=source)
-    async with app.run_test(size=SIZE) as pilot:
-        pilot.app.set_timer(120, source.gate.set)  # a failing test does not hang its exit
-        await settle(pilot)
-        box = app.screen.query_one("#search")
+    async with thirty_runs(store, simple, source) as pilot:
+        box = pilot.app.screen.query_one("#search")
         await pilot.press("slash", "3", "enter")
         await until(pilot, lambda: not box.display, "the box closed")
         assert "loading runs…" in status_line(pilot)
@@ -160,12 +164,8 @@ class CountedWindows(HeldWindow):
 
 
 async def test_ticks_do_not_restart_a_new_query_still_being_read(store: Store, simple: str):
-    many_runs(store, simple, 30)
     source = CountedWindows(store)
-    app = make_app(store, source=source, refresh=0.05)  # a source slower than a tick
-    async with app.run_test(size=SIZE) as pilot:
-        pilot.app.set_timer(120, source.gate.set)  # a failing test does not hang its exit
-        await settle(pilot)
+    async with thirty_runs(store, simple, source, refresh=0.05) as pilot:  # ticks faster
         await pilot.press("slash", "3", "enter")
         await until(pilot, lambda: source.searches == 1, "the search's window asked for")
         await pilot.pause(0.5)  # ten ticks

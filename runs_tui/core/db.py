@@ -325,6 +325,19 @@ def _check_schema(store: Store, *, create: bool) -> None:
         )
 
 
+def copy_sqlite(source: Path, target: Path, mode: int = 0o600) -> None:
+    """A consistent copy of the SQLite file `source` (WAL included) into the new file
+    `target`, made with `mode`, through SQLite's backup API from a read-only connection."""
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode))
+    src = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
 def _backup_sqlite(connection: Connection, label: str) -> Path | None:
     """Copy a SQLite file about to be upgraded to `<file>.backup-<label>` beside it, with
     its mode, through SQLite's backup API (a consistent copy, WAL included). `connection`
@@ -342,15 +355,7 @@ def _backup_sqlite(connection: Connection, label: str) -> Path | None:
     partial = target.with_name(f"{target.name}.partial")
     try:
         partial.unlink(missing_ok=True)
-        mode = path.stat().st_mode & 0o777
-        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode))
-        source = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
-        copy = sqlite3.connect(partial)
-        try:
-            source.backup(copy)
-        finally:
-            copy.close()
-            source.close()
+        copy_sqlite(path, partial, path.stat().st_mode & 0o777)
         partial.replace(target)
     except (OSError, sqlite3.Error) as exc:
         partial.unlink(missing_ok=True)
