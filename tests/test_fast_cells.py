@@ -10,6 +10,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from runs_tui.ui.widgets.fast_cells import SegmentLines, one_line_cell
@@ -25,6 +26,7 @@ STYLES = st.sampled_from(
     ]
 )
 CHARS = st.sampled_from(list("abc XYZ019.-_#…·日本\t"))
+LINES = st.sampled_from(list("ab 日\n\r\t"))
 
 
 @st.composite
@@ -97,5 +99,82 @@ async def test_the_private_cell_drawing_is_what_fast_cells_overrides():
         assert "".join(s.text for s in drawn[0]) == " ok       "
         assert any(s.style and s.style.meta.get("row") == 0 for s in drawn[0])
         assert "ok" in app.export_screenshot()
-        options = app.console_options.update_dimensions(10, 1).update(no_wrap=True)
-        assert one_line_cell(app.console, options, Text("ok"), 1, Style(), None) is not None
+        assert one_line_cell(app.console, 10, Text("ok"), 1, Style(), None) is not None
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    rows=st.lists(
+        st.lists(st.one_of(cells(), st.text(LINES, max_size=12).map(Text)), min_size=3, max_size=3),
+        min_size=1,
+        max_size=4,
+    )
+)
+async def test_columns_are_measured_as_datatable_measures_them(rows: list[list[Text]]):
+    """RunsTable measures new rows itself (`_update_dimensions`): the auto-width
+    columns must come out as wide as DataTable makes them; a fixed one keeps its width."""
+    app = Table()
+    async with app.run_test(size=(120, 10)) as pilot:
+        table = app.query_one(RunsTable)
+        table.add_column("a", key="a")
+        table.add_column("fixed", key="b", width=3)
+        table.add_column("c", key="c")
+        start = [c.content_width for c in table.ordered_columns]
+        keys = [table.add_row(*row) for row in rows]
+        await pilot.pause()
+        ours = [(c.content_width, c.get_render_width(table)) for c in table.ordered_columns]
+        for column, width in zip(table.ordered_columns, start, strict=True):
+            column.content_width = width
+        DataTable._update_dimensions(table, keys)
+        theirs = [(c.content_width, c.get_render_width(table)) for c in table.ordered_columns]
+        assert ours == theirs, rows
+
+
+def joined(row: tuple[SegmentLines, SegmentLines]) -> tuple[object, object]:
+    """A row's pinned and scrollable lines, each as one line of (text, style) runs."""
+    fixed, scrollable = row
+    return plain([[s for cell in fixed for s in cell]]), plain([[s for c in scrollable for s in c]])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    texts=st.lists(cells(), min_size=6, max_size=6),
+    widths=st.lists(st.integers(1, 12), min_size=3, max_size=3),
+    pinned=st.integers(0, 2),
+    cursor=st.tuples(st.integers(0, 1), st.integers(0, 2)),
+    hover=st.tuples(st.integers(-1, 1), st.integers(0, 2)),
+    marked=st.booleans(),
+)
+async def test_every_row_is_drawn_as_datatable_draws_it(
+    texts: list[Text],
+    widths: list[int],
+    pinned: int,
+    cursor: tuple[int, int],
+    hover: tuple[int, int],
+    marked: bool,
+):
+    """FastCells draws a row's line itself (`_render_line_in_row`): pinned cells, the
+    cursor's and the mouse's cells, the row styles (cursor row, marks) and the blank
+    to the right edge must come out as DataTable draws them."""
+    app = Table()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(RunsTable)
+        for key, width in zip("abc", widths, strict=True):
+            table.add_column(key, key=key, width=width)
+        table.add_row(*texts[:3], key="1")
+        table.add_row(*texts[3:], key="2")
+        table.order = [1, 2]
+        if marked:
+            table.marks.add(2)
+        table.fixed_columns = pinned
+        table.cursor_coordinate = Coordinate(*cursor)
+        await pilot.pause()
+        base = Style(color="white", bgcolor="black")
+        for key in ("1", "2"):
+            row_key = table._row_locations.get_key(int(key) - 1)
+            at, over = table.cursor_coordinate, Coordinate(*hover)
+            table._clear_caches()
+            ours = table._render_line_in_row(row_key, 0, base, at, over)
+            table._clear_caches()
+            theirs = DataTable._render_line_in_row(table, row_key, 0, base, at, over)
+            assert joined(ours) == joined(theirs), (texts, widths, pinned, cursor, hover)

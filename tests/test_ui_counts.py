@@ -9,16 +9,20 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from sqlalchemy import text
 from test_exports import many_runs
+from textual.geometry import Region
 from textual.pilot import Pilot
+from textual.strip import Strip
 from ui_support import main_screen, make_app, settle, status_line, table
 
 from runs_tui.core.db import Store
-from runs_tui.core.records import RunQuery, RunRow
+from runs_tui.core.records import RunId, RunQuery, RunRow
 from runs_tui.sources.sql import SqlSource
 from runs_tui.ui import loading
 from runs_tui.ui.screens import main
 from runs_tui.ui.screens.main_loads import PAGE
+from runs_tui.ui.widgets.runs_table import RunsTable
 
 SIZE = (120, 36)
 
@@ -232,3 +236,47 @@ async def test_a_search_fewer_runs_hold_than_the_bound_is_counted_once(
         await until(pilot, lambda: "counting" not in status_line(pilot), "the count")
         assert status_line(pilot).startswith(f"{PAGE} of {PAGE + 150} runs")
         assert source.exact == 0, "below the bound, the bound is the count"
+
+
+class CountsAfterDrawn(SqlSource):
+    """The real source, noting for each count which rows the table had drawn by then."""
+
+    def __init__(self, store: Store, drawn: list[frozenset[RunId]]) -> None:
+        super().__init__(store)
+        self.drawn = drawn
+        self.counted: list[tuple[str, list[frozenset[RunId]]]] = []
+
+    def count(self, q: RunQuery, limit: int | None = None) -> int:
+        self.counted.append((q.search, list(self.drawn)))
+        return super().count(q, limit)
+
+
+async def test_a_search_is_counted_once_its_rows_are_drawn(
+    store: Store, simple: str, monkeypatch
+) -> None:
+    """The count's thread would hold the GIL while the frame that shows the rows is made:
+    it starts after that frame."""
+    drawn: list[frozenset[RunId]] = []
+    render_lines = RunsTable.render_lines
+
+    def noted(self: RunsTable, crop: Region) -> list[Strip]:
+        drawn.append(frozenset(self.order))
+        return render_lines(self, crop)
+
+    monkeypatch.setattr(RunsTable, "render_lines", noted)
+    many_runs(store, simple, 2 * PAGE)  # half of them alice's: more than a screen
+    with store.write() as s:
+        s.execute(text("UPDATE run SET user = 'alice' WHERE number % 2 = 0"))
+    with store.read() as s:
+        alice: set[RunId] = {
+            i for (i,) in s.execute(text("SELECT id FROM run WHERE user = 'alice'"))
+        }
+    source = CountsAfterDrawn(store, drawn)
+    app = make_app(store, source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"alice", "enter")
+        await until(pilot, lambda: any(s == "alice" for s, _ in source.counted), "counted")
+        for search, before in source.counted:
+            if search == "alice":
+                assert any(rows and rows <= alice for rows in before), "counted before drawn"

@@ -180,16 +180,31 @@ class LoadsScreen(MarksScreen):
         if self.follow_run is not None and table.move_to_run(self.follow_run):
             self.follow_run = None
         self._show_status()
-        if message.span is None and message.asked == len(message.rows) < self.limit:
-            self._load_more()  # the rest of the page, after the first screen's rows
-        if message.span is None or message.span:  # rows were read: count them again
+        if message.span is None:
+            table.after_drawn(partial(self._after_fresh, message))
+            return
+        if message.span:  # rows were read: count them again
             self._count(message)
-        if table.marks:  # count again the marked runs that changed (all: the query did)
-            runs = message.changed_ids
-            if runs is None:
-                self._recount_marks(None)
-            elif moved := {r for r in runs if r in table.marks}:
-                self._recount_marks(moved)
+        self._marks_changed_in(message.changed_ids)
+
+    def _after_fresh(self, message: WindowLoaded) -> None:
+        """The page's rest and the counts of a query shown anew, once its rows are drawn:
+        their workers would hold the GIL while the frame that draws them is made."""
+        if message.query != self.run_query:
+            return
+        if message.asked == len(message.rows) < self.limit:
+            self._load_more()  # the rest of the page, after the first screen's rows
+        self._count(message)
+        self._marks_changed_in(None)
+
+    def _marks_changed_in(self, runs: frozenset[RunId] | None) -> None:
+        """Count again the marked runs that changed (all of them when `runs` is None: the
+        query did)."""
+        marks = self.table.marks
+        if runs is None and marks:
+            self._recount_marks(None)
+        elif runs and (moved := {r for r in runs if r in marks}):
+            self._recount_marks(moved)
 
     def _count(self, loaded: WindowLoaded) -> None:
         """Count the query in a worker of its own, after its rows are shown: a page load

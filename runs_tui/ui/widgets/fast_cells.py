@@ -15,41 +15,50 @@ own drawing, and fails first on a Textual that draws cells differently).
 
 from __future__ import annotations
 
-from rich.console import Console, ConsoleOptions
+from typing import Any
+
+from rich.cells import cell_len
+from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
+from textual.color import Color
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets._data_table import CellCacheKey
-from textual.widgets.data_table import CellType
+from textual.widgets.data_table import CellType, Column, RowKey
 
 SegmentLines = list[list[Segment]]
 
 
 def one_line_cell(
     console: Console,
-    options: ConsoleOptions,
+    width: int,
     cell: object,
     padding: int,
     pre_style: Style,
     post_style: Style | None,
 ) -> SegmentLines | None:
     """What `console.render_lines(Styled(Padding(cell, (0, padding)), pre_style,
-    post_style), options)` gives for a one-line Text that fits `options.max_width`;
-    None for any other cell."""
-    if not isinstance(cell, Text) or options.height != 1:
+    post_style), options)` gives, with the options DataTable gives a one-line cell
+    `width` wide (no wrapping, no justify or overflow of its own), for a one-line Text
+    that fits; None for any other cell."""
+    if not isinstance(cell, Text):
         return None
-    inner = options.update_width(options.max_width - 2 * padding)
-    width = inner.max_width
-    if "\n" in cell.plain or cell.cell_len > width or width < 1:
+    inner = width - 2 * padding
+    if not cell.spans and "\t" not in cell.plain:
+        line = _unstyled_line(console, cell, inner, padding, pre_style, post_style)
+        return None if line is None else [line]
+    if "\n" in cell.plain or cell.cell_len > inner or inner < 1:
         return None
     lines = cell.wrap(
         console,
-        width,
-        justify=cell.justify or inner.justify or "default",
-        overflow=cell.overflow or inner.overflow or "fold",
+        inner,
+        justify=cell.justify or "default",
+        overflow=cell.overflow or "fold",
         tab_size=(console.tab_size if cell.tab_size is None else cell.tab_size) or 8,
-        no_wrap=cell.no_wrap if cell.no_wrap is not None else bool(inner.no_wrap),
+        no_wrap=cell.no_wrap if cell.no_wrap is not None else True,
     )
     if len(lines) != 1:
         return None
@@ -57,17 +66,198 @@ def one_line_cell(
     blank = Style.null()
     line = [Segment(" " * padding, blank)] if padding else []
     line.extend(text.render(console, end=""))
-    if text.cell_len > width:
+    if text.cell_len > inner:
         return None
-    if text.cell_len < width:
-        line.append(Segment(" " * (width - text.cell_len), blank))
+    if text.cell_len < inner:
+        line.append(Segment(" " * (inner - text.cell_len), blank))
     if padding:
         line.append(Segment(" " * padding, blank))
     return [list(Segment.apply_style(line, style=pre_style, post_style=post_style))]
 
 
+def _unstyled_line(
+    console: Console,
+    cell: Text,
+    width: int,
+    padding: int,
+    pre_style: Style,
+    post_style: Style | None,
+) -> list[Segment] | None:
+    """The line of a Text without spans or tabs, as `one_line_cell` draws it, without
+    laying it out: its text in the Text's style, the rest in the cell's (the wrap's own
+    rules: "left" pads inside the text, "right" and "center" strip trailing spaces and
+    pad inside it, "default" and "full" pad outside), adjacent runs of one style
+    joined. None when it does not fit on one line."""
+    plain = cell.plain
+    how = cell.justify or "default"
+    if how in ("right", "center"):
+        plain = plain.rstrip()
+    length = cell_len(plain)
+    if "\n" in plain or length > width or width < 1:
+        return None
+    fill = width - length
+    if how == "left":
+        plain, fill = plain + " " * fill, 0
+    elif how == "right":
+        plain, fill = " " * fill + plain, 0
+    elif how == "center":
+        plain, fill = " " * (fill // 2) + plain + " " * (fill - fill // 2), 0
+    blank = pre_style + post_style if post_style else pre_style
+    style = console.get_style(cell.style, default=Style.null()) if cell.style else None
+    if style:  # as the wrap's join gives it: a span of the Text's style
+        text_style = pre_style + style
+        text_style = text_style + post_style if post_style else text_style
+    else:
+        text_style = blank
+    if text_style == blank:
+        return [Segment(" " * padding + plain + " " * (fill + padding), blank)]
+    line = [Segment(" " * padding, blank)] if padding else []
+    if plain:
+        line.append(Segment(plain, text_style))
+    if fill + padding:
+        line.append(Segment(" " * (fill + padding), blank))
+    return line
+
+
 class FastCells(DataTable[CellType]):
-    """A DataTable whose one-line cells are drawn by `one_line_cell`."""
+    """A DataTable whose one-line cells are drawn by `one_line_cell`, a row at a time."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # a row's line, kept until the row, its styles or whether the cursor is on it
+        # change (DataTable keeps one per cursor position: every row is drawn again when
+        # the cursor moves)
+        self._rows_drawn: LRUCache[tuple[object, ...], tuple[SegmentLines, SegmentLines]]
+        self._rows_drawn = LRUCache(1000)
+        self._fixed_style: Style | None = None  # the pinned cells' (a DOM walk to make)
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()
+        self._forget_drawn()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._forget_drawn()
+
+    def _forget_drawn(self) -> None:
+        """What was drawn with styles or rows that changed."""
+        self._rows_drawn.clear()
+        self._fixed_style = None
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[SegmentLines, SegmentLines]:
+        """A one-line row of a cell cursor's table as DataTable draws it: its pinned
+        cells, then every cell, then the blank to the table's right edge. The cursor's
+        and the mouse's cells, and any other row, are drawn by DataTable."""
+        row_index = self._row_locations.get(row_key)
+        row = self.rows.get(row_key)
+        if (
+            row_index is None
+            or row is None
+            or line_no
+            or row.height != 1
+            or row.auto_height
+            or self.cursor_type != "cell"
+            or (self._labelled_row_exists and self.show_row_labels)
+        ):
+            return super()._render_line_in_row(
+                row_key, line_no, base_style, cursor_location, hover_location
+            )
+        cursor = cursor_location.column if cursor_location.row == row_index else -1
+        hover = hover_location.column if hover_location.row == row_index else -1
+        key = (
+            row_key,
+            row_index,
+            base_style,
+            cursor,
+            hover,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+            self.size.width,
+        )
+        drawn = self._rows_drawn.get(key)
+        if drawn is None:
+            drawn = self._draw_row(row_index, base_style, cursor, hover)
+            self._rows_drawn[key] = drawn
+        return drawn
+
+    def _draw_row(
+        self, row_index: int, base_style: Style, cursor: int, hover: int
+    ) -> tuple[SegmentLines, SegmentLines]:
+        columns = self.ordered_columns
+        pinned = self.fixed_columns
+        row_style = self._get_row_style(row_index, base_style)
+        fixed_row = []
+        if pinned:
+            if self._fixed_style is None:
+                self._fixed_style = self.get_component_styles("datatable--fixed").rich_style
+                self._fixed_style += Style.from_meta({"fixed": True})
+            fixed_row = [
+                self._cell_line(row_index, index, column, self._fixed_style, cursor, hover)
+                for index, column in enumerate(columns[:pinned])
+            ]
+        scrollable_row = [
+            self._cell_line(row_index, index, column, row_style, cursor, hover)
+            for index, column in enumerate(columns)
+        ]
+        table_width = sum(c.get_render_width(self) for c in columns[pinned:])
+        remaining = max(0, self.size.width - table_width - self._row_label_column_width)
+        if row_style.bgcolor is not None:
+            faded = Color.from_rich_color(row_style.bgcolor).blend(
+                self.background_colors[1], factor=0.25
+            )
+            extend_style = Style.from_color(color=row_style.color, bgcolor=faded.rich_color)
+        else:
+            extend_style = Style.from_color(row_style.color, row_style.bgcolor)
+        extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+        scrollable_row.append([Segment(" " * remaining, extend_style)])
+        return fixed_row, scrollable_row
+
+    def _cell_line(
+        self,
+        row_index: int,
+        column_index: int,
+        column: Column,
+        style: Style,
+        cursor: int,
+        hover: int,
+    ) -> list[Segment]:
+        """One cell's line: the cursor's and the mouse's cells through `_render_cell`."""
+        width = column.get_render_width(self)
+        on_cursor, on_hover = column_index == cursor, column_index == hover
+        if not (on_cursor or on_hover):
+            fixed = column_index < self.fixed_columns
+            component_style, post_style = self._get_styles_to_render_cell(
+                False,
+                False,
+                fixed,
+                False,
+                False,
+                self.show_cursor,
+                self._show_hover_cursor,
+                self.cursor_foreground_priority == "css",
+                self.cursor_background_priority == "css",
+            )
+            meta = Style.from_meta({"row": row_index, "column": column_index})
+            lines = one_line_cell(
+                self.app.console,
+                width,
+                self._get_row_renderables(row_index)[1][column_index],
+                self.cell_padding,
+                style + meta + component_style,
+                post_style,
+            )
+            if lines is not None:
+                return lines[0]
+        return self._render_cell(row_index, column_index, style, width, on_cursor, on_hover)[0]
 
     def _render_cell(
         self,
@@ -111,11 +301,10 @@ class FastCells(DataTable[CellType]):
                 self.cursor_foreground_priority == "css",
                 self.cursor_background_priority == "css",
             )
-            options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
             meta = Style.from_meta({"row": row_index, "column": column_index})
             lines = one_line_cell(
                 self.app.console,
-                options,
+                width,
                 self._get_row_renderables(row_index)[1][column_index],
                 self.cell_padding,
                 base_style + meta + component_style,

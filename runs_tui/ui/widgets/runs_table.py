@@ -6,14 +6,16 @@ the scroll position is kept. Marks are a set of run ids drawn in the first colum
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
@@ -66,7 +68,7 @@ class RunsTable(FastCells[Text]):
     """
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="cell", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
+        super().__init__(cursor_type="cell", zebra_stripes=False, **kwargs)
         self.columns_shown: list[Column] = []
         self.widths: dict[str, int] = {}
         self.precise: set[str] = set()
@@ -77,6 +79,24 @@ class RunsTable(FastCells[Text]):
         self.rows_by_id: dict[RunId, RunRow] = {}
         self._cells: dict[RunId, list[Text]] = {}
         self.at = 0.0
+        self._after_drawn: list[Callable[[], object]] = []
+
+    def after_drawn(self, callback: Callable[[], object]) -> None:
+        """Run `callback` once the table has drawn its rows as they are now (at once when
+        it is not on screen): work that follows a load, started in a thread, would
+        otherwise hold the GIL while the frame that shows the load is made."""
+        if not (self.screen.is_current and self.is_on_screen):
+            callback()
+            return
+        self._after_drawn.append(callback)
+        self.refresh()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        lines = super().render_lines(crop)
+        for callback in self._after_drawn:  # after this frame is written
+            self.call_after_refresh(callback)
+        self._after_drawn.clear()
+        return lines
 
     @property
     def cursor_run(self) -> RunRow | None:
@@ -298,9 +318,29 @@ class RunsTable(FastCells[Text]):
         return True
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        """Lines drawn before the columns were measured (right after `set_columns`) are
+        """New rows' cells are measured here: the widest line of their text, as Rich
+        measures a Text (DataTable asks Rich of every cell: 20 ms for a screen of rows);
+        a row with a label, a height of its own or another renderable, by DataTable.
+        Lines drawn before the columns were measured (right after `set_columns`) are
         cached at header width; measuring must draw them again."""
-        super()._update_dimensions(new_rows)
+        others: list[RowKey] = []
+        columns = self.ordered_columns
+        for key in new_rows:
+            index, row = self._row_locations.get(key), self.rows.get(key)
+            if index is None or row is None:
+                continue  # removed before the table was idle
+            if row.label is not None or row.auto_height:
+                others.append(key)
+                continue
+            cells = self._get_row_renderables(index)[1]
+            for column, cell in zip(columns, cells, strict=False):
+                if not isinstance(cell, Text):
+                    others.append(key)
+                    break
+                lines = cell.plain.splitlines()
+                width = max(map(cell_len, lines)) if lines else 0
+                column.content_width = max(column.content_width, width)
+        super()._update_dimensions(others)
         self._update_count += 1
         self.refresh()
 
