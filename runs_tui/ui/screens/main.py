@@ -180,7 +180,9 @@ class MainScreen(LoadsScreen):
         told = empty_hint(where, self.context.source.capabilities)
         if empty and hint.content != told:  # a tick changes nothing: no redraw
             hint.update(told)
-        self.set_class(empty, "-empty")
+        if hint.display != empty:  # on these two only: a class on the screen restyles all
+            hint.display = empty
+            table.styles.height = "auto" if empty else "1fr"
         self.query_one(StatusLine).show(
             loaded=len(table.order),
             total=self.total,
