@@ -45,7 +45,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 
 def _xdist_group(item: pytest.Item) -> str | None:
     """Tests sharing an expensive module fixture on an MLflow server (a server started,
-    runs seeded through the mlflow client) are one group: one xdist worker runs it, so the
+    runs seeded through its REST API) are one group: one xdist worker runs it, so the
     fixture is made once, as with -n0, not once on each worker that happens to get one of
     its tests (`--dist loadgroup` in pyproject's addopts; other tests spread as with
     `load`)."""

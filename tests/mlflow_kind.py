@@ -4,7 +4,7 @@
 answers for that: no run numbers (0: matches no `#N`), one start time (a run's
 creation is its start, a Pending run started when it was made), no queues, no
 pipeline versions or queues (a run's version is its git commit tag), `updated` its
-end (else its start). `seed` logs the dataset with the `mlflow` client: metrics as
+end (else its start). `seed` logs the dataset through the server's REST API: metrics as
 three points (max, min, then last), the runs' steps as nested runs (which the run
 list must leave out), archived runs deleted.
 """

@@ -5,8 +5,8 @@ Tests skip, saying why, when the venv is absent.
 
 One server serves a whole session: each test instance is a prefix of experiment names
 (`mlflow+http://...?prefix=P`), since a server takes seconds to start. Its seeding runs
-in one process of that python kept for the session (`Seeder`): importing mlflow alone
-takes seconds, and the contract tests seed a fresh instance many times.
+in one process of that python kept for the session (`Seeder`): the contract tests seed
+a fresh instance many times.
 """
 
 from __future__ import annotations
@@ -211,8 +211,8 @@ for line in sys.stdin:
 
 class Seeder:
     """The seeding script in one process of the mlflow venv's python, for many seedings:
-    the same `main(argv)` as `python mlflow_seed.py ARGV`, without importing mlflow each
-    time. It ends when its stdin does (this process gone) or at `close`."""
+    the same `main(argv)` as `python mlflow_seed.py ARGV`, without starting a python
+    each time. It ends when its stdin does (this process gone) or at `close`."""
 
     def __init__(self, folder: Path) -> None:
         self.log = folder / "seeder.log"

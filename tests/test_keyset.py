@@ -4,10 +4,12 @@ exports and `ls` reading them while runs are added and their sort values change.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from conftest import SIMPLE_PIPELINE, pg_database
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import insert as sa_insert
@@ -17,7 +19,7 @@ from test_query_props import AT, R, datasets, expected_order, insert, run_querie
 
 from runs_tui.core import keyset, ops
 from runs_tui.core.columns import parse_columns
-from runs_tui.core.db import Store, open_store
+from runs_tui.core.db import Store, copy_sqlite, open_store
 from runs_tui.core.models import METRIC
 from runs_tui.core.records import RunQuery, SortKey
 from runs_tui.core.registry import register
@@ -95,34 +97,85 @@ def test_a_run_left_out_has_no_key(store: Store) -> None:
         next(keyset.walk(store, q, 0))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield str(tmp_path / "keyset.db")
-    else:
-        yield str(request.getfixturevalue("pg_url"))
-
-
 N = 600
 
 
+def _six_hundred(url: str, folder: Path) -> tuple[str, list[int]]:
+    """The pipeline `simple` and N runs made by `ops.new_run` in the database at `url`,
+    every third without a value of the metric (the segment of missing values): the
+    pipeline's name and the runs' ids."""
+    pipeline = folder / "simple.toml"
+    pipeline.write_text(SIMPLE_PIPELINE)
+    store = open_store(url)
+    try:
+        name = register(store, pipeline).name
+        made = [int(ops.new_run(store, name).id) for _ in range(N)]
+        with store.write() as s:
+            s.execute(
+                sa_insert(METRIC),
+                [_metric(run_id, float(k % 97)) for k, run_id in enumerate(made) if k % 3],
+            )
+    finally:
+        store.dispose()  # nothing connected: PostgreSQL copies only such a one
+    return name, made
+
+
+@pytest.fixture(scope="module")
+def templates(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[str], tuple[str, str, list[int]]]]:
+    """`make(kind)`: the URL of a database of the kind ("sqlite", "postgresql") holding
+    `_six_hundred`'s runs, made once a module (the tests below are one xdist group, so
+    on one worker); with the pipeline's name and the runs' ids. A test's `churned` is a
+    copy of it."""
+    made: dict[str, tuple[str, str, list[int]]] = {}
+    with ExitStack() as stack:
+
+        def make(kind: str) -> tuple[str, str, list[int]]:
+            if kind not in made:
+                folder = tmp_path_factory.mktemp("keyset-template")
+                url = (
+                    str(folder / "keyset.db")
+                    if kind == "sqlite"
+                    else stack.enter_context(pg_database())
+                )
+                made[kind] = (url, *_six_hundred(url, folder))
+            return made[kind]
+
+        yield make
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def churned(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    templates: Callable[[str], tuple[str, str, list[int]]],
+) -> tuple[str, str, list[int]]:
+    """A copy of the kind's database of N runs, this test's alone: its URL, the
+    pipeline's name and the runs' ids."""
+    template, name, made = templates(request.param)
+    if request.param == "sqlite":
+        url = str(tmp_path / "keyset.db")
+        copy_sqlite(Path(template), Path(url))
+    else:
+        database = pg_database(template)
+        url = database.__enter__()
+        request.addfinalizer(lambda: database.__exit__(None, None, None))
+    return url, name, made
+
+
+@pytest.mark.xdist_group("keyset-churn")  # one worker: the templates made once
 @pytest.mark.parametrize("read", ["rows", "records"])
 @pytest.mark.parametrize("desc", [False, True])
 def test_an_export_sorted_by_a_metric_while_it_changes_has_each_run_once(
-    url: str, pipeline_file: Path, read: str, desc: bool
+    churned: tuple[str, str, list[int]], read: str, desc: bool
 ) -> None:
     """A writer adds runs with the metric and moves old runs across the order (their
     metric changes) while `rows()` / `records()` read keyset pages of 7: each run once,
     and every run that was there all along."""
+    url, name, made = churned
     source = open_source(url)
     store = source.store  # type: ignore[attr-defined]
-    name = register(store, pipeline_file).name
-    made = [int(ops.new_run(store, name).id) for _ in range(N)]
-    with store.write() as s:  # every third run has no value: the segment of missing values
-        s.execute(
-            sa_insert(METRIC),
-            [_metric(run_id, float(k % 97)) for k, run_id in enumerate(made) if k % 3],
-        )
     pipeline_id = source.pipeline(name).id
     q = RunQuery(pipeline_id, sort=(SortKey(SORT, desc),), at=AT)
     stop = threading.Event()

@@ -1,7 +1,8 @@
-"""The MLflow source against a real `mlflow server` filled by the `mlflow` client with
-500 runs in 2 experiments (tests/data/mlflow_seed.py): filters, sorts and pages against
-a brute-force evaluation of what the seed logged, min and max against the whole
-history, and actions visible in the server afterwards (read by REST directly)."""
+"""The MLflow source against a real `mlflow server` filled through its REST API (the
+requests the `mlflow` client makes) with 500 runs in 2 experiments
+(tests/data/mlflow_seed.py): filters, sorts and pages against a brute-force evaluation
+of what the seed logged, min and max against the whole history, and actions visible in
+the server afterwards (read by REST directly)."""
 
 from __future__ import annotations
 

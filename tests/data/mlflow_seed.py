@@ -1,5 +1,8 @@
-"""Fill an MLflow tracking server with runs through the `mlflow` client (run with the
-test venv's python: RUNS_TUI_TEST_MLFLOW/python), and say what was logged.
+"""Fill an MLflow tracking server with runs through its REST API, with the requests the
+`mlflow` client makes for them (MlflowClient's create_run, log_batch, set_terminated /
+update_run, delete_run: the same endpoints and bodies, without the extra get_run those
+two make to print a link or read the old end time, nor its per-call overhead), and say
+what was logged. Run with the test venv's python (RUNS_TUI_TEST_MLFLOW/python).
 
     python mlflow_seed.py URI spec IN.json OUT.json
         the runs IN.json describes (experiments, runs with their times, status, user,
@@ -14,47 +17,115 @@ test venv's python: RUNS_TUI_TEST_MLFLOW/python), and say what was logged.
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-from mlflow.entities import Metric, Param
-from mlflow.tracking import MlflowClient
+from urllib.parse import urlsplit
 
 T0 = 1_764_000_000_000  # ms
+MAX_METRICS_PER_BATCH = 1000  # the client's chunk (mlflow.utils.validation)
 
 
-def log_run(client: MlflowClient, exp: str, run: dict[str, Any], parent: str | None) -> str:
+class Client:
+    """POSTs to the server's REST API (/api/2.0/mlflow/...), one kept connection a
+    thread; a call the server answers with 429 or 5xx, or a dropped connection, is
+    retried a few times, as the mlflow client does."""
+
+    def __init__(self, uri: str) -> None:
+        parts = urlsplit(uri)
+        if parts.scheme != "http" or parts.hostname is None:
+            raise ValueError(f"an http:// tracking URI is needed, not {uri!r}")
+        self.host, self.port = parts.hostname, parts.port or 80
+        self.local = threading.local()
+
+    def _conn(self) -> http.client.HTTPConnection:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        return conn
+
+    def post(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        data = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"}
+        for attempt in range(6):
+            conn = self._conn()
+            try:
+                conn.request("POST", f"/api/2.0/mlflow/{method}", data, headers)
+                response = conn.getresponse()
+                text = response.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                self.local.conn = None
+                if attempt == 5:
+                    raise
+                if attempt == 0:
+                    continue  # a kept connection the server had closed: at once, anew
+            else:
+                if response.status == 200:
+                    got: dict[str, Any] = json.loads(text or b"{}")
+                    return got
+                if (response.status != 429 and response.status < 500) or attempt == 5:
+                    raise RuntimeError(f"{method}: HTTP {response.status}: {text[:2000]!r}")
+            time.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def create_experiment(self, name: str) -> str:
+        experiment_id: str = self.post("experiments/create", {"name": name})["experiment_id"]
+        return experiment_id
+
+
+def log_run(client: Client, exp: str, run: dict[str, Any], parent: str | None) -> str:
     tags = {"mlflow.user": run["user"], **run.get("tags", {})}
     if run.get("version"):
         tags["mlflow.source.git.commit"] = run["version"]
     if parent:
         tags["mlflow.parentRunId"] = parent
-    made = client.create_run(exp, start_time=run["start"], tags=tags, run_name=run["name"])
-    rid = made.info.run_id
+    made = client.post(
+        "runs/create",
+        {
+            "experiment_id": str(exp),
+            "user_id": run["user"],
+            "run_name": run["name"],
+            "start_time": run["start"],
+            "tags": [{"key": k, "value": v} for k, v in tags.items()],
+        },
+    )
+    rid: str = made["run"]["info"]["run_id"]
     metrics = [
-        Metric(key, value, run["start"] + step, step)
+        {"key": key, "value": float(value), "timestamp": run["start"] + step, "step": step}
         for key, points in run.get("metrics", {}).items()
         for step, value in points
     ]
-    params = [Param(k, v) for k, v in run.get("params", {}).items()]
-    for n in range(0, max(len(metrics), 1), 1000):
-        client.log_batch(rid, metrics=metrics[n : n + 1000], params=params if n == 0 else [])
+    params = [{"key": k, "value": v} for k, v in run.get("params", {}).items()]
+    for n in range(0, max(len(metrics), 1), MAX_METRICS_PER_BATCH):
+        batch: dict[str, Any] = {"run_id": rid}
+        if metrics[n : n + MAX_METRICS_PER_BATCH]:
+            batch["metrics"] = metrics[n : n + MAX_METRICS_PER_BATCH]
+        if params and n == 0:
+            batch["params"] = params
+        if len(batch) > 1:  # the client sends nothing for an empty batch
+            client.post("runs/log-batch", batch)
     status = run["status"]
-    if run.get("end") is not None:
-        client.set_terminated(rid, status, end_time=run["end"])
-    elif status != "RUNNING":
-        client.update_run(rid, status=status)
+    if run.get("end") is not None:  # set_terminated(rid, status, end_time=end)
+        client.post(
+            "runs/update",
+            {"run_uuid": rid, "run_id": rid, "status": status, "end_time": run["end"]},
+        )
+    elif status != "RUNNING":  # update_run(rid, status=status): the end time unset, as it was
+        client.post("runs/update", {"run_uuid": rid, "run_id": rid, "status": status})
     for child in run.get("children", []):
         log_run(client, exp, child, rid)
     if run.get("deleted"):
-        client.delete_run(rid)
+        client.post("runs/delete", {"run_id": rid})
     return rid
 
 
-def spec(client: MlflowClient, path: str, out: str) -> None:
+def spec(client: Client, path: str, out: str) -> None:
     with open(path) as f:
         data = json.load(f)
     exps = {name: client.create_experiment(name) for name in data["experiments"]}
@@ -118,7 +189,7 @@ def random_run(rng: random.Random, n: int, exp: str) -> dict[str, Any]:
     return run
 
 
-def random_runs(client: MlflowClient, count: int, prefix: str, out: str, threads: int) -> None:
+def random_runs(client: Client, count: int, prefix: str, out: str, threads: int) -> None:
     rng = random.Random(15)
     names = [prefix + "vision", prefix + "text"]
     exps = {name: client.create_experiment(name) for name in names}
@@ -134,7 +205,7 @@ def random_runs(client: MlflowClient, count: int, prefix: str, out: str, threads
 
 
 def main(argv: list[str]) -> None:
-    client = MlflowClient(tracking_uri=argv[0])
+    client = Client(argv[0])
     if argv[1] == "spec":
         spec(client, argv[2], argv[3])
     else:
