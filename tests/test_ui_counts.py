@@ -11,9 +11,11 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from test_exports import many_runs
+from textual import events
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.strip import Strip
+from textual.widgets import Input
 from ui_support import main_screen, make_app, settle, status_line, table
 
 from runs_tui.core.db import Store
@@ -280,3 +282,18 @@ async def test_a_search_is_counted_once_its_rows_are_drawn(
         for search, before in source.counted:
             if search == "alice":
                 assert any(rows and rows <= alice for rows in before), "counted before drawn"
+
+
+async def test_keys_typed_with_the_slash_go_to_the_search_box(store: Store, simple: str):
+    """Keys that come in one read with `/` (typed fast over SSH) are the search's text,
+    not table commands (`e` would open the export, `r` refresh)."""
+    many_runs(store, simple, 30)
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for key, char in (("slash", "/"), ("e", "e"), ("r", "r")):
+            app.post_message(events.Key(key, char))  # one read: no pause between keys
+        await settle(pilot)
+        box = app.screen.query_one("#search", Input)
+        assert isinstance(app.screen, main.MainScreen), "a key opened another screen"
+        assert box.display and box.value == "er"

@@ -25,11 +25,13 @@ class SearchInput(Input):
         self._pending: tuple[Timer, str] | None = None  # closing after a search: its term
 
     def open(self, term: str) -> None:
-        """Show the box with `term`, focused."""
+        """Show the box with `term`, focused at once: keys that came in the same read as
+        `/` are typed into it (`focus()` moves the focus a moment later, and they went
+        to the table as commands)."""
         self._stop()
         self.value = term
         self.display = True
-        self.focus()
+        self.screen.set_focus(self)
 
     def close_soon(self, term: str, after: float) -> None:
         """Close once the rows of the search for `term` are drawn, or after `after` s."""
