@@ -286,14 +286,18 @@ async def test_a_search_is_counted_once_its_rows_are_drawn(
 
 async def test_keys_typed_with_the_slash_go_to_the_search_box(store: Store, simple: str):
     """Keys that come in one read with `/` (typed fast over SSH) are the search's text,
-    not table commands (`e` would open the export, `r` refresh)."""
+    not table commands (`e` would open the export, `r` refresh, `-` hide a column)."""
     many_runs(store, simple, 30)
     app = make_app(store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        for key, char in (("slash", "/"), ("e", "e"), ("r", "r")):
+        shown = [c.spec for c in table(pilot).columns_shown]
+        for key, char in (("slash", "/"), ("e", "e"), ("r", "r"), ("minus", "-"), ("x", "x")):
             app.post_message(events.Key(key, char))  # one read: no pause between keys
         await settle(pilot)
         box = app.screen.query_one("#search", Input)
         assert isinstance(app.screen, main.MainScreen), "a key opened another screen"
-        assert box.display and box.value == "er"
+        assert box.display and box.value == "er-x"
+        assert [c.spec for c in table(pilot).columns_shown] == shown, "`-` hid a column"
+        await pilot.press("slash")
+        assert box.value == "er-x/", "`/` in the box is text"

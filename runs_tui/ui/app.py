@@ -16,7 +16,6 @@ from textual.app import App, SystemCommand
 from textual.binding import ActiveBinding, Binding, BindingType
 from textual.geometry import Size
 from textual.screen import Screen
-from textual.widgets import Input
 
 from runs_tui.core import config, paths
 from runs_tui.core.columns import Column, parse_columns
@@ -95,17 +94,6 @@ class RunsApp(App[None]):
         if self.config_warning:
             self.notify(self.config_warning, severity="warning", timeout=10, markup=False)
         self._fit(self.size)
-
-    def on_key(self, event: events.Key) -> None:
-        """A printable key reaches the App while a text box has the focus only when it
-        was handed to another widget before the focus moved: the App hands each key to
-        the widget focused when it reads it, so keys that came in one read with the `/`
-        that opened the search box went to the table. They are the box's text: typed
-        into it, not dropped."""
-        focused = self.focused
-        if isinstance(focused, Input) and event.is_printable:
-            event.stop()
-            focused.post_message(events.Key(event.key, event.character))
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size)

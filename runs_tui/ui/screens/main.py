@@ -307,6 +307,10 @@ class MainScreen(LoadsScreen):
     def action_clear_filters(self) -> None:
         view.clear_filters(self)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`/` (a priority key) is text while the search box has the focus."""
+        return action != "search" or not self.query_one("#search", SearchInput).has_focus
+
     def action_search(self) -> None:
         self.query_one("#search", SearchInput).open(self.view.search)
 

@@ -26,7 +26,9 @@ MAIN_BINDINGS: list[BindingType] = [
     _hidden("escape", "clear_marks", "Clear marks", "clear_marks"),
     Binding("m", "menu", "Menu", id="menu"),
     # the footer shows these first: at 80 columns the keys after `s` are cut
-    Binding("slash", "search", "Search", id="search", key_display="/"),
+    # a priority key: the box has the focus before the App reads the next key, so keys
+    # in one read with `/` are typed into it (MainScreen.check_action: `/` typed there)
+    Binding("slash", "search", "Search", id="search", key_display="/", priority=True),
     Binding("f", "filter", "Filter", id="filter"),
     Binding("s", "sort", "Sort", id="sort"),
     *(
