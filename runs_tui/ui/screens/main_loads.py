@@ -67,8 +67,9 @@ class LoadsScreen(MarksScreen):
             if not force and self._loading("fresh"):
                 return  # its first rows are still being read: a tick must not start over
             height = self.table.scrollable_content_region.height or PAGE
-            # a screen's rows first (read, made and measured sooner); the page's rest after
-            limit = min(self.limit, height + 2 * MARGIN)
+            # a screen's rows first (read, made and measured sooner); the page's rest once
+            # they are drawn
+            limit = min(self.limit, height + 1)
             self._load(lambda: loading.fresh(source, q, limit, at, series, height))
         elif force or not self._loading("fresh", "more", "refresh"):
             table = self.table

@@ -15,6 +15,7 @@ own drawing, and fails first on a Textual that draws cells differently).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.cells import cell_len
@@ -171,6 +172,7 @@ class FastCells(DataTable[CellType]):
             )
         cursor = cursor_location.column if cursor_location.row == row_index else -1
         hover = hover_location.column if hover_location.row == row_index else -1
+        width = self.size.width
         key = (
             row_key,
             row_index,
@@ -181,35 +183,30 @@ class FastCells(DataTable[CellType]):
             self._show_hover_cursor,
             self._update_count,
             self._pseudo_class_state,
-            self.size.width,
+            width,
         )
         drawn = self._rows_drawn.get(key)
         if drawn is None:
-            drawn = self._draw_row(row_index, base_style, cursor, hover)
+            drawn = self._draw_row(row_index, base_style, cursor, hover, width)
             self._rows_drawn[key] = drawn
         return drawn
 
     def _draw_row(
-        self, row_index: int, base_style: Style, cursor: int, hover: int
+        self, row_index: int, base_style: Style, cursor: int, hover: int, width: int
     ) -> tuple[SegmentLines, SegmentLines]:
         columns = self.ordered_columns
         pinned = self.fixed_columns
         row_style = self._get_row_style(row_index, base_style)
+        draw = self._cells_drawer(row_index, cursor, hover)
         fixed_row = []
         if pinned:
             if self._fixed_style is None:
                 self._fixed_style = self.get_component_styles("datatable--fixed").rich_style
                 self._fixed_style += Style.from_meta({"fixed": True})
-            fixed_row = [
-                self._cell_line(row_index, index, column, self._fixed_style, cursor, hover)
-                for index, column in enumerate(columns[:pinned])
-            ]
-        scrollable_row = [
-            self._cell_line(row_index, index, column, row_style, cursor, hover)
-            for index, column in enumerate(columns)
-        ]
+            fixed_row = [draw(i, c, self._fixed_style) for i, c in enumerate(columns[:pinned])]
+        scrollable_row = [draw(i, c, row_style) for i, c in enumerate(columns)]
         table_width = sum(c.get_render_width(self) for c in columns[pinned:])
-        remaining = max(0, self.size.width - table_width - self._row_label_column_width)
+        remaining = max(0, width - table_width - self._row_label_column_width)
         if row_style.bgcolor is not None:
             faded = Color.from_rich_color(row_style.bgcolor).blend(
                 self.background_colors[1], factor=0.25
@@ -221,21 +218,16 @@ class FastCells(DataTable[CellType]):
         scrollable_row.append([Segment(" " * remaining, extend_style)])
         return fixed_row, scrollable_row
 
-    def _cell_line(
-        self,
-        row_index: int,
-        column_index: int,
-        column: Column,
-        style: Style,
-        cursor: int,
-        hover: int,
-    ) -> list[Segment]:
-        """One cell's line: the cursor's and the mouse's cells through `_render_cell`."""
-        width = column.get_render_width(self)
-        on_cursor, on_hover = column_index == cursor, column_index == hover
-        if not (on_cursor or on_hover):
-            fixed = column_index < self.fixed_columns
-            component_style, post_style = self._get_styles_to_render_cell(
+    def _cells_drawer(
+        self, row_index: int, cursor: int, hover: int
+    ) -> Callable[[int, Column, Style], list[Segment]]:
+        """What draws one cell's line of the row (the widget's settings read once a
+        row, not once a cell): the cursor's and the mouse's cells through
+        `_render_cell`."""
+        console, padding, pinned = self.app.console, self.cell_padding, self.fixed_columns
+        cells = self._get_row_renderables(row_index)[1]
+        plain = [
+            self._get_styles_to_render_cell(
                 False,
                 False,
                 fixed,
@@ -246,18 +238,22 @@ class FastCells(DataTable[CellType]):
                 self.cursor_foreground_priority == "css",
                 self.cursor_background_priority == "css",
             )
-            meta = Style.from_meta({"row": row_index, "column": column_index})
-            lines = one_line_cell(
-                self.app.console,
-                width,
-                self._get_row_renderables(row_index)[1][column_index],
-                self.cell_padding,
-                style + meta + component_style,
-                post_style,
-            )
-            if lines is not None:
-                return lines[0]
-        return self._render_cell(row_index, column_index, style, width, on_cursor, on_hover)[0]
+            for fixed in (False, True)
+        ]
+
+        def draw(index: int, column: Column, style: Style) -> list[Segment]:
+            width = column.get_render_width(self)
+            on_cursor, on_hover = index == cursor, index == hover
+            if not (on_cursor or on_hover):
+                component_style, post_style = plain[index < pinned]
+                meta = Style.from_meta({"row": row_index, "column": index})
+                pre_style = style + meta + component_style
+                lines = one_line_cell(console, width, cells[index], padding, pre_style, post_style)
+                if lines is not None:
+                    return lines[0]
+            return self._render_cell(row_index, index, style, width, on_cursor, on_hover)[0]
+
+        return draw
 
     def _render_cell(
         self,
