@@ -301,3 +301,24 @@ async def test_keys_typed_with_the_slash_go_to_the_search_box(store: Store, simp
         assert [c.spec for c in table(pilot).columns_shown] == shown, "`-` hid a column"
         await pilot.press("slash")
         assert box.value == "er-x/", "`/` in the box is text"
+
+
+async def test_a_search_with_fewer_runs_than_a_screen_is_counted_with_its_rows(
+    store: Store, simple: str
+):
+    """Fewer rows than the first read asked for are all the search has: the status line
+    gives their number with the rows, and the pipeline's runs as last counted, while the
+    counts (held here) run after."""
+    many_runs(store, simple, 30)
+    source = HeldCount(store)
+    app = make_app(store, source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        pilot.app.set_timer(120, source.gate.set)
+        source.gate.set()
+        await settle(pilot)
+        assert status_line(pilot).startswith("30 of 30 runs")
+        source.gate.clear()
+        await pilot.press("slash", *"#2", "enter")
+        await until(pilot, lambda: table(pilot).row_count == 11, "#2 and #20-#29")
+        assert status_line(pilot).startswith("11 of 11 runs · 11 of 30 match"), "counting…?"
+        source.gate.set()

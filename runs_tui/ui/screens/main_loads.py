@@ -161,8 +161,17 @@ class LoadsScreen(MarksScreen):
             return
         table = self.table
         if message.span is None:
-            self.shown_query = message.query
-            self.total = self.all_runs = self.at_least = None  # until they are counted
+            q, before = message.query, self.shown_query
+            same_runs = before is not None and before.everything() == q.everything().with_(
+                at=before.at
+            )
+            self.shown_query = q
+            # fewer rows than asked are all the query has: counted with the rows, and
+            # the pipeline's runs as the last query counted them, until counted again
+            shown = len(message.rows)
+            self.total = shown if shown < message.asked else None
+            self.all_runs = self.all_runs if same_runs and self.total is not None else None
+            self.at_least = None
         elif message.query != self.shown_query:
             return  # a refresh of rows a fresh load has replaced meanwhile
         self.query_one(Banner).clear()
