@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from support import agents  # noqa: F401  (a fixture)
@@ -14,6 +15,7 @@ from support import agents  # noqa: F401  (a fixture)
 from runs_tui.core.db import Store, copy_sqlite, open_store
 from runs_tui.core.registry import register
 
+T = TypeVar("T")
 FIXED_NOW = 1_764_000_000.0  # 2025-11-24 16:00 UTC: the clock of snapshots and seeded data
 
 SIMPLE_PIPELINE = """
@@ -168,6 +170,44 @@ def pg_database(template: str | None = None) -> Iterator[str]:
         with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+@contextmanager
+def template_databases(
+    tmp_path_factory: pytest.TempPathFactory, fill: Callable[[str, Path], T]
+) -> Iterator[Callable[[str], tuple[str, T]]]:
+    """`make(kind)`: the URL of a database of the kind ("sqlite", "postgresql") that
+    `fill(url, folder)` filled, made once (in a module fixture: once a module), with what
+    `fill` returned. `fill` leaves nothing connected: PostgreSQL copies only such a one.
+    Tests take a copy of it (`database_copy`)."""
+    made: dict[str, tuple[str, T]] = {}
+    with ExitStack() as stack:
+
+        def make(kind: str) -> tuple[str, T]:
+            if kind not in made:
+                folder = tmp_path_factory.mktemp("template")
+                url = (
+                    str(folder / "template.db")
+                    if kind == "sqlite"
+                    else stack.enter_context(pg_database())
+                )
+                made[kind] = (url, fill(url, folder))
+            return made[kind]
+
+        yield make
+
+
+def database_copy(request: pytest.FixtureRequest, tmp_path: Path, kind: str, template: str) -> str:
+    """A copy of the `kind` database at `template`, the requesting test's alone: a
+    SQLite file copy or a PostgreSQL database made from it, dropped after the test."""
+    if kind == "sqlite":
+        url = str(tmp_path / "copy.db")
+        copy_sqlite(Path(template), Path(url))
+        return url
+    database = pg_database(template)
+    url = database.__enter__()
+    request.addfinalizer(lambda: database.__exit__(None, None, None))
+    return url
 
 
 @pytest.fixture

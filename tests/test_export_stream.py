@@ -9,17 +9,16 @@ import csv
 import io
 import random
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SIMPLE_PIPELINE, pg_database
+from conftest import SIMPLE_PIPELINE, database_copy, template_databases
 from sqlalchemy import delete, event, insert, update
 
 from runs_tui.core import export, ops
 from runs_tui.core.columns import parse_columns
-from runs_tui.core.db import Store, copy_sqlite, now
+from runs_tui.core.db import Store, now
 from runs_tui.core.fmt import param_number, record_value
 from runs_tui.core.models import METRIC, PARAM, RUN
 from runs_tui.core.records import RunQuery, SortKey
@@ -40,33 +39,24 @@ SORTS = [
 ]
 
 
+def _seeded(url: str, folder: Path) -> None:
+    """`seed`'s runs in the database at `url`, left with nothing connected."""
+    pipeline = folder / "simple.toml"
+    pipeline.write_text(SIMPLE_PIPELINE)
+    opened = open_source(url)
+    assert isinstance(opened, SqlSource)
+    try:
+        seed(opened.store, pipeline)
+    finally:
+        opened.close()
+
+
 @pytest.fixture(scope="module")
 def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], str]]:
     """`make(kind)`: the URL of a database of the kind ("sqlite", "postgresql") holding
     `seed`'s runs, seeded once a module; a test's `source` is a copy of it."""
-    made: dict[str, str] = {}
-    with ExitStack() as stack:
-
-        def make(kind: str) -> str:
-            if kind not in made:
-                folder = tmp_path_factory.mktemp("stream-template")
-                pipeline = folder / "simple.toml"
-                pipeline.write_text(SIMPLE_PIPELINE)
-                url = (
-                    str(folder / "stream.db")
-                    if kind == "sqlite"
-                    else stack.enter_context(pg_database())
-                )
-                opened = open_source(url)
-                assert isinstance(opened, SqlSource)
-                try:
-                    seed(opened.store, pipeline)
-                finally:
-                    opened.close()  # nothing connected: PostgreSQL copies only such a one
-                made[kind] = url
-            return made[kind]
-
-        yield make
+    with template_databases(tmp_path_factory, _seeded) as make:
+        yield lambda kind: make(kind)[0]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -74,14 +64,8 @@ def source(
     request: pytest.FixtureRequest, tmp_path: Path, templates: Callable[[str], str]
 ) -> SqlSource:
     """A copy of the seeded database of the kind, this test's alone."""
-    if request.param == "sqlite":
-        url = str(tmp_path / "stream.db")
-        copy_sqlite(Path(templates("sqlite")), Path(url))
-    else:
-        database = pg_database(templates("postgresql"))
-        url = database.__enter__()
-        request.addfinalizer(lambda: database.__exit__(None, None, None))
-    opened = open_source(url)
+    kind = request.param
+    opened = open_source(database_copy(request, tmp_path, kind, templates(kind)))
     assert isinstance(opened, SqlSource)
     request.addfinalizer(opened.close)
     return opened

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from conftest import SIMPLE_PIPELINE, pg_database
+from conftest import SIMPLE_PIPELINE, database_copy, template_databases
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import insert as sa_insert
@@ -19,7 +18,7 @@ from test_query_props import AT, R, datasets, expected_order, insert, run_querie
 
 from runs_tui.core import keyset, ops
 from runs_tui.core.columns import parse_columns
-from runs_tui.core.db import Store, copy_sqlite, open_store
+from runs_tui.core.db import Store, open_store
 from runs_tui.core.models import METRIC
 from runs_tui.core.records import RunQuery, SortKey
 from runs_tui.core.registry import register
@@ -123,25 +122,12 @@ def _six_hundred(url: str, folder: Path) -> tuple[str, list[int]]:
 @pytest.fixture(scope="module")
 def templates(
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Callable[[str], tuple[str, str, list[int]]]]:
+) -> Iterator[Callable[[str], tuple[str, tuple[str, list[int]]]]]:
     """`make(kind)`: the URL of a database of the kind ("sqlite", "postgresql") holding
     `_six_hundred`'s runs, made once a module (the tests below are one xdist group, so
     on one worker); with the pipeline's name and the runs' ids. A test's `churned` is a
     copy of it."""
-    made: dict[str, tuple[str, str, list[int]]] = {}
-    with ExitStack() as stack:
-
-        def make(kind: str) -> tuple[str, str, list[int]]:
-            if kind not in made:
-                folder = tmp_path_factory.mktemp("keyset-template")
-                url = (
-                    str(folder / "keyset.db")
-                    if kind == "sqlite"
-                    else stack.enter_context(pg_database())
-                )
-                made[kind] = (url, *_six_hundred(url, folder))
-            return made[kind]
-
+    with template_databases(tmp_path_factory, _six_hundred) as make:
         yield make
 
 
@@ -149,19 +135,12 @@ def templates(
 def churned(
     request: pytest.FixtureRequest,
     tmp_path: Path,
-    templates: Callable[[str], tuple[str, str, list[int]]],
+    templates: Callable[[str], tuple[str, tuple[str, list[int]]]],
 ) -> tuple[str, str, list[int]]:
     """A copy of the kind's database of N runs, this test's alone: its URL, the
     pipeline's name and the runs' ids."""
-    template, name, made = templates(request.param)
-    if request.param == "sqlite":
-        url = str(tmp_path / "keyset.db")
-        copy_sqlite(Path(template), Path(url))
-    else:
-        database = pg_database(template)
-        url = database.__enter__()
-        request.addfinalizer(lambda: database.__exit__(None, None, None))
-    return url, name, made
+    template, (name, made) = templates(request.param)
+    return database_copy(request, tmp_path, request.param, template), name, made
 
 
 @pytest.mark.xdist_group("keyset-churn")  # one worker: the templates made once
