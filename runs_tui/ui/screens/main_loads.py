@@ -195,7 +195,7 @@ class LoadsScreen(MarksScreen):
             return
         if message.span:  # rows were read: count them again
             self._count(message)
-        self._marks_changed_in(message.changed_ids)
+        self._recount_changed_marks(message.changed_ids)
 
     def _after_fresh(self, message: WindowLoaded) -> None:
         """The page's rest and the counts of a query shown anew, once its rows are drawn:
@@ -205,9 +205,9 @@ class LoadsScreen(MarksScreen):
         if message.asked == len(message.rows) < self.limit:
             self._load_more()  # the rest of the page, after the first screen's rows
         self._count(message)
-        self._marks_changed_in(None)
+        self._recount_changed_marks(None)
 
-    def _marks_changed_in(self, runs: frozenset[RunId] | None) -> None:
+    def _recount_changed_marks(self, runs: frozenset[RunId] | None) -> None:
         """Count again the marked runs that changed (all of them when `runs` is None: the
         query did)."""
         marks = self.table.marks

@@ -1,16 +1,18 @@
-"""Table cells drawn without Rich's general layout machinery.
+"""Table rows and cells drawn without Rich's general layout machinery.
 
 DataTable draws each cell as `Styled(Padding(cell))` through `console.render_lines`:
 about 0.1-0.3 ms a cell, so a new page of 35 rows x 11 columns costs 40-110 ms of the UI
-thread, twice per search (the focus moves back to the table, then the rows come).
-A one-line Text that fits its column needs none of that: the same Rich calls that
-lay out the text (`Text.wrap`, `join`, `render`), then the padding and the row's styles,
-give the same segments. Anything else (wider than the column, several lines, not a
-Text) is drawn by DataTable as before.
+thread. A one-line Text that fits its column needs none of that: the same Rich calls that
+lay out the text (`Text.wrap`, `join`, `render`; for a Text without spans, its padding
+worked out directly), then the padding and the row's styles, give the same segments.
+A one-line row is drawn here a row at a time (the table's settings read once a row) and
+kept while the cursor moves elsewhere. Anything else (wider than the column, several
+lines, not a Text, another kind of cursor) is drawn by DataTable as before.
 
-This overrides DataTable's private `_render_cell` and copies its cache key (Textual is
-pinned in pyproject.toml; tests/test_fast_cells.py compares every case with DataTable's
-own drawing, and fails first on a Textual that draws cells differently).
+This overrides DataTable's private `_render_cell`, `_render_line_in_row` and
+`_clear_caches` and copies their cache keys (Textual is pinned in pyproject.toml;
+tests/test_fast_cells.py compares every cell, row and column width with DataTable's own,
+and fails first on a Textual that draws them differently).
 """
 
 from __future__ import annotations
@@ -226,20 +228,7 @@ class FastCells(DataTable[CellType]):
         `_render_cell`."""
         console, padding, pinned = self.app.console, self.cell_padding, self.fixed_columns
         cells = self._get_row_renderables(row_index)[1]
-        plain = [
-            self._get_styles_to_render_cell(
-                False,
-                False,
-                fixed,
-                False,
-                False,
-                self.show_cursor,
-                self._show_hover_cursor,
-                self.cursor_foreground_priority == "css",
-                self.cursor_background_priority == "css",
-            )
-            for fixed in (False, True)
-        ]
+        plain = [self._cell_styles(fixed) for fixed in (False, True)]
 
         def draw(index: int, column: Column, style: Style) -> list[Segment]:
             width = column.get_render_width(self)
@@ -254,6 +243,22 @@ class FastCells(DataTable[CellType]):
             return self._render_cell(row_index, index, style, width, on_cursor, on_hover)[0]
 
         return draw
+
+    def _cell_styles(
+        self, fixed: bool, hover: bool = False, cursor: bool = False
+    ) -> tuple[Style, Style]:
+        """A body cell's component and post styles (DataTable's, which it caches)."""
+        return self._get_styles_to_render_cell(
+            False,
+            False,
+            fixed,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
 
     def _render_cell(
         self,
@@ -286,17 +291,7 @@ class FastCells(DataTable[CellType]):
         row = self.rows[row_key]
         if row.height == 1 and not row.auto_height:
             fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
-            component_style, post_style = self._get_styles_to_render_cell(
-                False,
-                False,
-                fixed,
-                hover,
-                cursor,
-                self.show_cursor,
-                self._show_hover_cursor,
-                self.cursor_foreground_priority == "css",
-                self.cursor_background_priority == "css",
-            )
+            component_style, post_style = self._cell_styles(fixed, hover, cursor)
             meta = Style.from_meta({"row": row_index, "column": column_index})
             lines = one_line_cell(
                 self.app.console,
