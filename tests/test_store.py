@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import ExitStack, closing
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 from support import make_pre_alembic, run_cli
 
@@ -178,6 +179,30 @@ def test_sqlite_pragmas(store):
         assert pragma("foreign_keys") == 1
         assert pragma("busy_timeout") == BUSY_TIMEOUT_MS
         assert BUSY_TIMEOUT_MS >= 5000
+
+
+def test_every_kept_connection_has_the_pragmas(store):
+    """Connections stay open between uses: the one `open_store` ran `PRAGMA optimize` on
+    without a busy timeout is not among them."""
+    with ExitStack() as stack:
+        held = [stack.enter_context(store.connect()) for _ in range(8)]
+        timeouts = {c.exec_driver_sql("PRAGMA busy_timeout").scalar() for c in held}
+    assert timeouts == {BUSY_TIMEOUT_MS}
+
+
+def test_a_store_never_writes_a_file_that_was_moved(store, db_path, simple):
+    """An open connection would go on writing a file that was moved away (an unmounted
+    disk, a file renamed): the store fails loudly instead, and the moved file is as it
+    was."""
+    ops.new_run(store, simple)  # the store's connections, warm
+    moved = db_path.with_name("moved.db")
+    for suffix in ("", "-wal", "-shm"):  # the folder's files, as a user moves them
+        Path(f"{db_path}{suffix}").rename(f"{moved}{suffix}")
+    with pytest.raises(OperationalError, match="unable to open"):
+        ops.new_run(store, simple)
+    assert not db_path.exists(), "a vanished file is not created again"
+    with closing(sqlite3.connect(moved)) as con:
+        assert con.execute("SELECT count(*) FROM run").fetchone() == (1,)
 
 
 def test_foreign_keys_are_enforced(store):

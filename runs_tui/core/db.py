@@ -19,17 +19,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
 from runs_tui.core import migrations, models
 from runs_tui.core.paths import create_private_file, default_db_path, kind_of, make_private_dir
 from runs_tui.core.source import SourceError
+from runs_tui.core.sqlite_engine import sqlite_engine
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -100,47 +100,6 @@ def busy_timeout_ms() -> int:
             f"invalid {BUSY_TIMEOUT_ENV} {raw!r}: expected a positive number of seconds"
         )
     return max(1, round(seconds * 1000))
-
-
-def _wal(cur: sqlite3.Cursor, timeout: float) -> None:
-    """Put the database in WAL mode (a no-op once it is). SQLite may answer "locked" to
-    this pragma at once, without its busy handler, while another process is in the middle
-    of opening or checkpointing the file: try again until the busy timeout."""
-    give_up = time.monotonic() + timeout
-    while True:
-        try:
-            cur.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > give_up:
-                raise
-            time.sleep(0.05)
-
-
-def _sqlite_engine(url: str) -> Engine:
-    timeout_ms = busy_timeout_ms()
-    engine = create_engine(
-        url,
-        connect_args={"timeout": timeout_ms / 1000, "check_same_thread": False},
-        poolclass=NullPool,
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout={timeout_ms}")
-        _wal(cur, timeout_ms / 1000)
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
-
-    return engine
 
 
 class Store:
@@ -216,7 +175,7 @@ def open_store(db: str | None = None, *, create: bool = True) -> Store:
     try:
         if url.startswith("sqlite"):
             _create_private(url, create)
-            engine = _sqlite_engine(url)
+            engine = sqlite_engine(url, busy_timeout_ms())
         else:
             engine = create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4)
     except (SQLAlchemyError, ImportError) as exc:
@@ -236,7 +195,7 @@ def open_store(db: str | None = None, *, create: bool = True) -> Store:
         raise
     if store.is_sqlite:
         store.dispose()
-        store = Store(url, _sqlite_engine(_never_create(url)))
+        store = Store(url, sqlite_engine(_never_create(url), busy_timeout_ms()))
         _optimize(store)
     return store
 
@@ -248,10 +207,13 @@ def _optimize(store: Store) -> None:
     (query.where_clause). A database this process cannot write, or that a writer holds
     just now, keeps what it has: this never waits."""
     with suppress(SQLAlchemyError), store.engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA busy_timeout=0")  # this connection only
-        connection.exec_driver_sql("PRAGMA analysis_limit=400")
-        connection.exec_driver_sql("PRAGMA optimize=0x10002")
-        connection.commit()
+        connection.exec_driver_sql("PRAGMA busy_timeout=0")  # this connection only:
+        try:
+            connection.exec_driver_sql("PRAGMA analysis_limit=400")
+            connection.exec_driver_sql("PRAGMA optimize=0x10002")
+            connection.commit()
+        finally:
+            connection.invalidate()  # closed, not kept for others with no busy timeout
 
 
 def _create_private(url: str, create: bool) -> None:

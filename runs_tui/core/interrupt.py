@@ -41,12 +41,16 @@ class Interrupter:
                 self._held.pop(thread, None)
 
     def interrupt(self, thread: int) -> int:
-        """Stop the statements of `thread`; how many connections were told to."""
+        """Stop the statements of `thread`; how many connections were told to. A SQLite
+        connection is told under the lock, which its return to the pool waits for: a
+        pooled connection is never stopped once another thread has it. A psycopg cancel
+        is a round trip to the server, not made under the lock."""
         with self._lock:
             held = list(self._held.get(thread, []))
+            for connection in held:
+                if isinstance(connection, sqlite3.Connection):
+                    connection.interrupt()
         for connection in held:
-            if isinstance(connection, sqlite3.Connection):
-                connection.interrupt()
-            else:
+            if not isinstance(connection, sqlite3.Connection):
                 connection.cancel()  # psycopg: sends a cancel request to the server
         return len(held)

@@ -29,7 +29,7 @@ from runs_tui.core.text import one_line
 from runs_tui.core.view import TableView, opening_view
 from runs_tui.ui.context import Context
 from runs_tui.ui.flows import actions, compare, marks, overview, view
-from runs_tui.ui.messages import StoreFailed, WindowLoaded
+from runs_tui.ui.messages import Counted, StoreFailed, WindowLoaded
 from runs_tui.ui.notifier import Notifier
 from runs_tui.ui.screens.main_keys import MAIN_BINDINGS, own_words
 from runs_tui.ui.screens.main_loads import PAGE, LoadsScreen
@@ -77,6 +77,7 @@ class MainScreen(LoadsScreen):
         self.failures, self.retry_at = 0, 0.0
         self.total: int | None = 0  # None: the shown query's rows are in, not yet counted
         self.at_least: int | None = None
+        self._early_count: Counted | None = None  # a first count before its rows
         self.all_runs: int | None = 0
         self.counts = CountCache(context.source.count)
         self.updated: float | None = None

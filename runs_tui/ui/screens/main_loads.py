@@ -49,6 +49,7 @@ class LoadsScreen(MarksScreen):
     follow_run: RunId | None
     view: TableView
     _threads: dict[Worker[None], int]  # loads under way: their threads
+    _early_count: Counted | None  # the first count of a query whose rows are not in yet
     failures: int  # failed loads in a row: the ticks back off while the source fails
     retry_at: float  # time.monotonic() before which a tick does not try again
 
@@ -71,6 +72,10 @@ class LoadsScreen(MarksScreen):
             # they are drawn
             limit = min(self.limit, height + 1)
             self._load(lambda: loading.fresh(source, q, limit, at, series, height))
+            if q.narrowed:  # its bound beside the rows: an index read, not a scan
+                self._early_count = None
+                counts = self.counts
+                self._load(lambda: loading.first_count(source, counts, q, at), "count", "count")
         elif force or not self._loading("fresh", "more", "refresh"):
             table = self.table
             top = max(int(table.scroll_y) - MARGIN, 0)
@@ -191,6 +196,9 @@ class LoadsScreen(MarksScreen):
             self.follow_run = None
         self._show_status()
         if message.span is None:
+            early, self._early_count = self._early_count, None
+            if early is not None and early.query == message.query:
+                self._counted(early)
             table.after_drawn(partial(self._after_fresh, message))
             return
         if message.span:  # rows were read: count them again
@@ -219,17 +227,15 @@ class LoadsScreen(MarksScreen):
     def _count(self, loaded: WindowLoaded) -> None:
         """Count the query in a worker of its own, after its rows are shown: a page load
         does not stop it, a new query does. Fewer rows than asked of a fresh load are all
-        the query has; a tick does not stop a count under way (it may take longer)."""
+        the query has; a tick does not stop a count under way (it may take longer). A
+        narrowed query's first count (a bound: "1,000+") started with its rows."""
         fresh = loaded.span is None
         known = len(loaded.rows) if fresh and len(loaded.rows) < loaded.asked else None
         if not fresh and self._loading("count", group="count"):
             return
-        q, at = loaded.query, loaded.at
-        if fresh and known is None and q.narrowed:  # a bound first: "1,000+" at once
-            source, counts = self.context.source, self.counts
-            self._load(lambda: loading.first_count(source, counts, q, at), "count", "count")
+        if fresh and known is None and loaded.query.narrowed:
             return
-        self._count_query(q, at, known)
+        self._count_query(loaded.query, loaded.at, known)
 
     def _count_query(self, q: RunQuery, at: float, known: int | None = None) -> None:
         """A count never below the rows on screen (a kept one is made afresh)."""
@@ -248,7 +254,10 @@ class LoadsScreen(MarksScreen):
 
     @on(Counted)
     def _counted(self, message: Counted) -> None:
-        if message.query != self.run_query or message.query != self.shown_query:
+        if message.query != self.run_query:
+            return
+        if message.query != self.shown_query:  # before its rows: shown with them
+            self._early_count = message
             return
         if message.at_least:  # the bound to show while the exact count runs
             self.at_least, self.all_runs = message.total, message.all_runs
