@@ -18,9 +18,11 @@ from rich.style import Style
 from sqlalchemy import select, update
 from test_ui_table import _bulk_runs
 from textual._compositor import ChopsUpdate, CompositorUpdate, LayoutUpdate
+from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.strip import Strip
+from textual.widget import Widget
 from ui_support import FIXED_NOW, SIZE, settle, table
 from vt_support import Terminal
 
@@ -160,6 +162,31 @@ async def test_a_tick_when_nothing_changed_repaints_nothing(store: Store, simple
             await _tick(app, pilot)
             assert app.updates == [] and app.written == []
         assert app.screen.query_one(StatusLine).plain == status
+
+
+async def test_a_new_query_leaves_the_hidden_action_bar_alone(
+    store: Store, simple: str, monkeypatch: pytest.MonkeyPatch
+):
+    """With nothing marked, a search (or sort, or filter) does not draw the hidden
+    action bar again: its redraw asked for a layout pass of the whole screen, made while
+    the search's rows were being read."""
+    _bulk_runs(store, _pipeline_id(store), 30)
+    app = Recording(store, lambda: FIXED_NOW, "run,status,user")
+    laid_out: list[str] = []  # the widgets that asked for a layout pass
+    refresh = Widget.refresh
+
+    def noted(self: Widget, *regions: Region, **kwargs: bool) -> Widget:
+        if kwargs.get("layout"):
+            laid_out.append(type(self).__name__)
+        return refresh(self, *regions, **kwargs)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(Widget, "refresh", noted)
+        await pilot.press("slash", *"#2", "enter")
+        await settle(pilot)
+        assert table(pilot).row_count == 11  # #2 and #20-#29
+        assert "ActionBar" not in laid_out, laid_out
 
 
 async def test_a_relative_time_is_repainted_only_when_its_text_changes(store: Store, simple: str):

@@ -35,5 +35,14 @@ class CountCache:
         self._cache[key] = (n, start, time.monotonic() - start)
         return n
 
+    def last(self, q: RunQuery, at_least: int = 0) -> int:
+        """The count kept for `q` however old, not below `at_least`; else counted now. For
+        a figure shown beside a fresher one until it is counted again (a search's first
+        count shows its pipeline's runs as last counted: a million take a while)."""
+        hit = self._cache.get(q.with_(at=None, sort=()))
+        if hit is not None and hit[0] >= at_least:
+            return hit[0]
+        return self.count(q, at_least)
+
     def forget(self) -> None:
         self._cache.clear()

@@ -50,11 +50,13 @@ BOUND = 1_000  # a new search's first count stops here ("1,000+"); the exact one
 
 def first_count(source: RunSource, counts: CountCache, q: RunQuery, at: float) -> Counted:
     """A narrowed query's count up to BOUND, the exact count below it: milliseconds
-    where the exact count of a needle a million runs hold reads every match."""
+    where the exact count of a needle a million runs hold reads every match. Its
+    pipeline's runs as last counted: the exact count, or the next change, counts them
+    again."""
     timed = q.with_(at=at)
     n = source.count(timed, limit=BOUND + 1)
     total = min(n, BOUND)
-    everything = counts.count(timed.everything(), at_least=total)
+    everything = counts.last(timed.everything(), at_least=total)
     return Counted(q, total, everything, at, at_least=n > BOUND)
 
 

@@ -66,8 +66,11 @@ class ActionBar(Static):
         archive_view: bool,
         capabilities: Capabilities,
     ) -> None:
+        shown = (marked, counts, hidden, archive_view, capabilities)
+        if shown == self._shown:
+            return  # each status update asks: a redraw would lay the screen out again
         self.display = marked > 0
-        self._shown = (marked, counts, hidden, archive_view, capabilities)
+        self._shown = shown
         self._draw()
 
     def _draw(self) -> None:
