@@ -5,14 +5,20 @@ SQLite prefers once ANALYZE has counted one big pipeline: 8 ms -> 1.5 s at 1M ru
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from functools import partial
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select, text
+from sqlalchemy.engine import make_url
 
 from runs_tui.core import query
 from runs_tui.core.db import Store, now
 from runs_tui.core.models import METRIC, PIPELINE, RUN
 from runs_tui.core.records import RunQuery, SortKey, ValueFilter
+from runs_tui.core.registry import register
 
 MILLION = {  # sqlite_stat1 of bench/table.py's 1M-run database after a full ANALYZE
     "ix_metric_max": "2999985 1499993 999995 1 1",
@@ -118,32 +124,17 @@ def test_the_latest_change_is_read_from_the_index_not_by_sorting_every_run(
     """Where the table starts watching for changes (every new query): the last entry of
     each (pipeline, archived) part of ix_run_updated. Asked in one ORDER BY over both
     parts, PostgreSQL read and sorted every run of the pipeline (230 ms at 1M runs)."""
-    from sqlalchemy import event, text
-
-    from runs_tui.core.registry import register
-
     register(any_store, pipeline_file)
     pid = _fill(any_store, 3000)
     with any_store.connect() as c:
         c.execute(text("ANALYZE"))
         c.commit()
-    ran: list[tuple[str, object]] = []
-
-    def noted(_c: object, _cur: object, statement: str, params: object, *_: object) -> None:
-        ran.append((statement, params))
-
-    event.listen(any_store.engine, "before_cursor_execute", noted)
-    try:
-        for pipeline in (pid, None):
-            ran.clear()
-            latest = query.changed_since(any_store, pipeline, None)
-            assert [n for _, n in latest] == [max_updated(any_store)]
-            statement, params = next((s, p) for s, p in ran if s.startswith("SELECT"))
-            plan = explain(any_store, statement, params)
-            assert "ix_run_updated" in plan, plan
-            assert "Seq Scan on run " not in plan and "SCAN run" not in plan, plan
-    finally:
-        event.remove(any_store.engine, "before_cursor_execute", noted)
+    for pipeline in (pid, None):
+        latest = partial(query.changed_since, any_store, pipeline, None)
+        (plan,) = plans_of(any_store, latest)  # one statement
+        assert [n for _, n in latest()] == [max_updated(any_store)]
+        assert any("ix_run_updated" in step for step in plan), plan
+        assert not any("Seq Scan on run " in step or "SCAN run" in step for step in plan), plan
 
 
 def max_updated(store: Store) -> float:
@@ -151,11 +142,23 @@ def max_updated(store: Store) -> float:
         return float(c.execute(select(func.max(RUN.c.updated))).scalar_one())
 
 
-def explain(store: Store, statement: str, params: object) -> str:
-    """The database's plan of a statement as the store sent it."""
+def plans_of(store: Store, call: Callable[[], object]) -> list[list[str]]:
+    """The plan of each SELECT on `run` that `call()` sends: SQLite's (EXPLAIN QUERY PLAN
+    details) as a new connection makes it, with the statistics now in the file (a pooled
+    connection keeps those it loaded), PostgreSQL's (EXPLAIN lines)."""
+    seen: list[tuple[str, Any]] = []
+
+    def before(_c: Any, _cur: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+        if sql.lstrip().upper().startswith("SELECT") and "FROM run" in sql:
+            seen.append((sql, params))
+
+    event.listen(store.engine, "before_cursor_execute", before)
+    try:
+        call()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", before)
+    if store.is_sqlite:
+        with closing(sqlite3.connect(make_url(store.url).database or "")) as conn:
+            return [[r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {s}", p)] for s, p in seen]
     with store.connect() as c:
-        if store.is_sqlite:
-            rows = c.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()  # type: ignore[arg-type]
-            return "\n".join(str(r[3]) for r in rows)
-        rows = c.exec_driver_sql("EXPLAIN " + statement, params).all()  # type: ignore[arg-type]
-        return "\n".join(str(r[0]) for r in rows)
+        return [[r[0] for r in c.exec_driver_sql(f"EXPLAIN {s}", p)] for s, p in seen]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -14,10 +15,10 @@ from unittest import mock
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import delete, event, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from support import props
-from test_plans import MILLION, _fill
+from test_plans import MILLION, _fill, plans_of
 
 from runs_tui.core import ops, query, search_index
 from runs_tui.core.db import Store, open_store
@@ -307,21 +308,9 @@ def test_install_twice_fails_and_changes_nothing(store: Store) -> None:
 # ---------------------------------------------------------------- plans
 
 
-def _plans(store: Store, db_path: Path, q: RunQuery) -> list[list[str]]:
+def _plans(store: Store, q: RunQuery) -> list[list[str]]:
     """SQLite's plan of each SELECT a window of `q` runs."""
-    seen: list[tuple[str, Any]] = []
-
-    def before(_c: Any, _cur: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
-        if sql.lstrip().upper().startswith("SELECT") and "FROM run" in sql:
-            seen.append((sql, params))
-
-    event.listen(store.engine, "before_cursor_execute", before)
-    try:
-        window_ids(store, q, 0, 200)
-    finally:
-        event.remove(store.engine, "before_cursor_execute", before)
-    with sqlite3.connect(db_path) as conn:
-        return [[r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {s}", p)] for s, p in seen]
+    return plans_of(store, partial(window_ids, store, q, 0, 200))
 
 
 @pytest.mark.parametrize("sort", [(), (SortKey("m:loss/val:last"),)])
@@ -338,7 +327,7 @@ def test_windows_read_the_index_or_walk_with_statistics(
             "UPDATE sqlite_stat1 SET stat = ? WHERE idx = ?", [(v, k) for k, v in MILLION.items()]
         )
     rare = RunQuery(pid, search="r2999", sort=sort, at=AT)
-    probe, *plans = _plans(store, db_path, rare)  # the probe: how many hold it
+    probe, *plans = _plans(store, rare)  # the probe: how many hold it
     assert "SCAN runsearch_fts VIRTUAL TABLE INDEX 0:M1" in probe
     assert plans and all(any("runsearch_fts VIRTUAL TABLE" in s for s in p) for p in plans)
     for plan in plans:
@@ -347,7 +336,7 @@ def test_windows_read_the_index_or_walk_with_statistics(
     assert window_ids(store, rare) == [3000]  # "r2999" is run number 3000's name
     with mock.patch.object(query, "WALK_ABOVE", 100):
         common = RunQuery(pid, search="R1", sort=sort, at=AT)  # 1111 runs' names
-        plans = _plans(store, db_path, common)[1:]  # after the probe of the index
+        plans = _plans(store, common)[1:]  # after the probe of the index
         walked = "ix_metric_sort" if sort else "ix_run_window"
         assert plans and all(any(walked in s for s in p) for p in plans), plans
         assert all(any("runsearch USING INTEGER PRIMARY KEY" in s for s in p) for p in plans)
