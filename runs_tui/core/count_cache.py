@@ -21,7 +21,7 @@ class CountCache:
         self._cache: dict[RunQuery, tuple[int, float, float]] = {}
 
     def count(self, q: RunQuery, at_least: int = 0) -> int:
-        key = q.with_(at=None, sort=())
+        key = _key(q)
         hit = self._cache.get(key)
         start = time.monotonic()
         if (
@@ -39,10 +39,15 @@ class CountCache:
         """The count kept for `q` however old, not below `at_least`; else counted now. For
         a figure shown beside a fresher one until it is counted again (a search's first
         count shows its pipeline's runs as last counted: a million take a while)."""
-        hit = self._cache.get(q.with_(at=None, sort=()))
+        hit = self._cache.get(_key(q))
         if hit is not None and hit[0] >= at_least:
             return hit[0]
         return self.count(q, at_least)
 
     def forget(self) -> None:
         self._cache.clear()
+
+
+def _key(q: RunQuery) -> RunQuery:
+    """A query as the cache keeps its count: without its clock or its order."""
+    return q.with_(at=None, sort=())

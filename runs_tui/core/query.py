@@ -316,7 +316,8 @@ def changed_since(
     params: dict[str, int] = {}
     if since is None:
         stmt = _latest(every=pipeline_id is None)
-        params = {} if pipeline_id is None else {"pipeline_id": pipeline_id}
+        if pipeline_id is not None:
+            params["pipeline_id"] = pipeline_id
     else:
         both = RUN.c.archived.in_([False, True])  # walks ix_run_updated from `since` on
         pipelines = (

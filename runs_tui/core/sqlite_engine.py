@@ -37,7 +37,7 @@ def sqlite_engine(url: str, timeout_ms: int) -> Engine:
         pool_size=KEPT_OPEN,
         max_overflow=-1,  # never wait for a connection: as many as threads ask for
     )
-    path = database_file(url)
+    path = _database_file(url)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, record: Any) -> None:
@@ -63,7 +63,7 @@ def sqlite_engine(url: str, timeout_ms: int) -> Engine:
     return engine
 
 
-def database_file(url: str) -> str | None:
+def _database_file(url: str) -> str | None:
     """The file a SQLite URL names (a plain path or a `file:` URI), None in memory."""
     name = make_url(url).database or ""
     if name.startswith("file:"):
