@@ -303,6 +303,61 @@ async def test_a_search_is_counted_beside_its_rows_and_its_page_follows_them(
             assert any(rows and rows <= alice for rows in before), "read before rows drawn"
 
 
+class BoundBeforeRows(SqlSource):
+    """The real source: a search's rows are read once its bound is counted (so the
+    bound comes first, and is shown with them); notes which rows the table had drawn
+    when the exact count was asked."""
+
+    def __init__(self, store: Store, drawn: list[frozenset[RunId]]) -> None:
+        super().__init__(store)
+        self.drawn = drawn
+        self.bounded = threading.Event()
+        self.exact: list[list[frozenset[RunId]]] = []
+
+    def count(self, q: RunQuery, limit: int | None = None) -> int:
+        if q.search and limit is None:
+            self.exact.append(list(self.drawn))
+        n = super().count(q, limit)
+        if q.search and limit is not None:
+            self.bounded.set()
+        return n
+
+    def window(self, q: RunQuery, offset: int = 0, limit: int = 200) -> list[RunRow]:
+        if q.search:
+            assert self.bounded.wait(30), "no bound was counted"
+        return super().window(q, offset, limit)
+
+
+async def test_the_exact_count_after_a_bound_waits_for_the_rows_to_be_drawn(
+    store: Store, simple: str, monkeypatch
+) -> None:
+    """A bound that comes before its rows is shown with them; the exact count it calls
+    for (a worker that reads every match) starts once they are drawn, not while the
+    frame that draws them is made."""
+    drawn: list[frozenset[RunId]] = []
+    render_lines = RunsTable.render_lines
+
+    def noted(self: RunsTable, crop: Region) -> list[Strip]:
+        drawn.append(frozenset(self.order))
+        return render_lines(self, crop)
+
+    monkeypatch.setattr(RunsTable, "render_lines", noted)
+    monkeypatch.setattr(loading, "BOUND", 5)
+    many_runs(store, simple, 2 * PAGE)  # half of them alice's: more than a screen
+    with store.write() as s:
+        s.execute(text("UPDATE run SET user = 'alice' WHERE number % 2 = 0"))
+    with store.read() as s:
+        alice = {i for (i,) in s.execute(text("SELECT id FROM run WHERE user = 'alice'"))}
+    source = BoundBeforeRows(store, drawn)
+    app = make_app(store, source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"alice", "enter")
+        await until(pilot, lambda: status_line(pilot).startswith(f"{PAGE} of {PAGE} runs"), "count")
+        assert len(source.exact) == 1, "one exact count"
+        assert any(rows and rows <= alice for rows in source.exact[0]), "asked before drawn"
+
+
 async def test_keys_typed_with_the_slash_go_to_the_search_box(store: Store, simple: str):
     """Keys that come in one read with `/` (typed fast over SSH) are the search's text,
     not table commands (`e` would open the export, `r` refresh, `-` hide a column)."""

@@ -197,22 +197,27 @@ class LoadsScreen(MarksScreen):
         self._show_status()
         if message.span is None:
             early, self._early_count = self._early_count, None
+            bound = early is not None and early.query == message.query and early.at_least
             if early is not None and early.query == message.query:
-                self._counted(early)
-            table.after_drawn(partial(self._after_fresh, message))
+                self._counted(early, drawn=False)
+            table.after_drawn(partial(self._after_fresh, message, bound))
             return
         if message.span:  # rows were read: count them again
             self._count(message)
         self._recount_changed_marks(message.changed_ids)
 
-    def _after_fresh(self, message: WindowLoaded) -> None:
+    def _after_fresh(self, message: WindowLoaded, bound: bool = False) -> None:
         """The page's rest and the counts of a query shown anew, once its rows are drawn:
-        their workers would hold the GIL while the frame that draws them is made."""
+        their workers would hold the GIL while the frame that draws them is made. A bound
+        shown with the rows is followed by the exact count."""
         if message.query != self.run_query:
             return
         if message.asked == len(message.rows) < self.limit:
             self._load_more()  # the rest of the page, after the first screen's rows
-        self._count(message)
+        if bound and self.total is None:
+            self._count_query(message.query, message.at)
+        else:
+            self._count(message)
         self._recount_changed_marks(None)
 
     def _recount_changed_marks(self, runs: frozenset[RunId] | None) -> None:
@@ -253,7 +258,10 @@ class LoadsScreen(MarksScreen):
         self._load(lambda: loading.more(source, q, at, loaded, last, page), name="more")
 
     @on(Counted)
-    def _counted(self, message: Counted) -> None:
+    def _counted(self, message: Counted, drawn: bool = True) -> None:
+        """Show a count. A bound ("1,000+") is followed by the exact count: at once, or,
+        for a bound shown with its rows (not `drawn` yet), once they are drawn
+        (`_after_fresh`): its worker would hold the GIL while their frame is made."""
         if message.query != self.run_query:
             return
         if message.query != self.shown_query:  # before its rows: shown with them
@@ -262,7 +270,8 @@ class LoadsScreen(MarksScreen):
         if message.at_least:  # the bound to show while the exact count runs
             self.at_least, self.all_runs = message.total, message.all_runs
             self._show_status()
-            self._count_query(message.query, message.at)
+            if drawn:
+                self._count_query(message.query, message.at)
             return
         if message.total < len(self.table.order) and message.shown < len(self.table.order):
             self._count_query(message.query, self.context.clock())  # runs came meanwhile
