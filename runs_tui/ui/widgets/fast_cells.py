@@ -33,6 +33,9 @@ from textual.widgets._data_table import CellCacheKey
 from textual.widgets.data_table import CellType, Column, RowKey
 
 SegmentLines = list[list[Segment]]
+# a cell's blank and text styles, by its pre and post styles and its Text's own style
+LineStyles = dict[tuple[Style, Style | None, str | Style], tuple[Style, Style]]
+KEPT_STYLES = 4096  # styles kept (a screen's cells in a few row styles), then forgotten
 
 
 def one_line_cell(
@@ -42,16 +45,17 @@ def one_line_cell(
     padding: int,
     pre_style: Style,
     post_style: Style | None,
+    styles: LineStyles | None = None,
 ) -> SegmentLines | None:
     """What `console.render_lines(Styled(Padding(cell, (0, padding)), pre_style,
     post_style), options)` gives, with the options DataTable gives a one-line cell
     `width` wide (no wrapping, no justify or overflow of its own), for a one-line Text
-    that fits; None for any other cell."""
+    that fits; None for any other cell. `styles` keeps the styles it makes."""
     if not isinstance(cell, Text):
         return None
     inner = width - 2 * padding
     if not cell.spans and "\t" not in cell.plain:
-        line = _unstyled_line(console, cell, inner, padding, pre_style, post_style)
+        line = _unstyled_line(console, cell, inner, padding, pre_style, post_style, styles)
         return None if line is None else [line]
     if "\n" in cell.plain or cell.cell_len > inner or inner < 1:
         return None
@@ -85,6 +89,7 @@ def _unstyled_line(
     padding: int,
     pre_style: Style,
     post_style: Style | None,
+    styles: LineStyles | None,
 ) -> list[Segment] | None:
     """The line of a Text without spans or tabs, as `one_line_cell` draws it, without
     laying it out: its text in the Text's style, the rest in the cell's (the wrap's own
@@ -105,13 +110,15 @@ def _unstyled_line(
         plain, fill = " " * fill + plain, 0
     elif how == "center":
         plain, fill = " " * (fill // 2) + plain + " " * (fill - fill // 2), 0
-    blank = pre_style + post_style if post_style else pre_style
-    style = console.get_style(cell.style, default=Style.null()) if cell.style else None
-    if style:  # as the wrap's join gives it: a span of the Text's style
-        text_style = pre_style + style
-        text_style = text_style + post_style if post_style else text_style
-    else:
-        text_style = blank
+    key = (pre_style, post_style, cell.style)
+    made = None if styles is None else styles.get(key)
+    if made is None:
+        made = _line_styles(console, cell.style, pre_style, post_style)
+        if styles is not None:
+            if len(styles) >= KEPT_STYLES:
+                styles.clear()
+            styles[key] = made
+    blank, text_style = made
     if text_style == blank:
         return [Segment(" " * padding + plain + " " * (fill + padding), blank)]
     line = [Segment(" " * padding, blank)] if padding else []
@@ -120,6 +127,19 @@ def _unstyled_line(
     if fill + padding:
         line.append(Segment(" " * (fill + padding), blank))
     return line
+
+
+def _line_styles(
+    console: Console, cell_style: str | Style, pre_style: Style, post_style: Style | None
+) -> tuple[Style, Style]:
+    """The styles of a cell's blank and of its text (a Text's own style, as the wrap's
+    join gives it: a span of that style)."""
+    blank = pre_style + post_style if post_style else pre_style
+    style = console.get_style(cell_style, default=Style.null()) if cell_style else None
+    if not style:
+        return blank, blank
+    text_style = pre_style + style
+    return blank, text_style + post_style if post_style else text_style
 
 
 class FastCells(DataTable[CellType]):
@@ -133,6 +153,13 @@ class FastCells(DataTable[CellType]):
         self._rows_drawn: LRUCache[tuple[object, ...], tuple[SegmentLines, SegmentLines]]
         self._rows_drawn = LRUCache(1000)
         self._fixed_style: Style | None = None  # the pinned cells' (a DOM walk to make)
+        # A cell's styles hold its place (meta: row, column), so each is a new sum that
+        # Rich's cache of sums (1,024 entries) does not keep across a frame of ~400
+        # cells: making them was 13 us a cell, a third of drawing a screen of new rows.
+        # Kept here by what they are made of, the same places' come back next frame.
+        # Plain dicts, emptied when full: an LRUCache look-up costs about what it saves.
+        self._pre_styles: dict[tuple[Style, Style, int, int], Style] = {}
+        self._line_styles: LineStyles = {}
 
     def _clear_caches(self) -> None:
         super()._clear_caches()
@@ -141,6 +168,7 @@ class FastCells(DataTable[CellType]):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._forget_drawn()
+        self._line_styles.clear()  # a Text's named style may read otherwise now
 
     def _forget_drawn(self) -> None:
         """What was drawn with styles or rows that changed."""
@@ -229,15 +257,23 @@ class FastCells(DataTable[CellType]):
         console, padding, pinned = self.app.console, self.cell_padding, self.fixed_columns
         cells = self._get_row_renderables(row_index)[1]
         plain = [self._cell_styles(fixed) for fixed in (False, True)]
+        pre_styles, line_styles = self._pre_styles, self._line_styles
 
         def draw(index: int, column: Column, style: Style) -> list[Segment]:
             width = column.get_render_width(self)
             on_cursor, on_hover = index == cursor, index == hover
             if not (on_cursor or on_hover):
                 component_style, post_style = plain[index < pinned]
-                meta = Style.from_meta({"row": row_index, "column": index})
-                pre_style = style + meta + component_style
-                lines = one_line_cell(console, width, cells[index], padding, pre_style, post_style)
+                key = (style, component_style, row_index, index)
+                pre_style = pre_styles.get(key)
+                if pre_style is None:
+                    if len(pre_styles) >= KEPT_STYLES:
+                        pre_styles.clear()
+                    meta = Style.from_meta({"row": row_index, "column": index})
+                    pre_style = pre_styles[key] = style + meta + component_style
+                lines = one_line_cell(
+                    console, width, cells[index], padding, pre_style, post_style, line_styles
+                )
                 if lines is not None:
                     return lines[0]
             return self._render_cell(row_index, index, style, width, on_cursor, on_hover)[0]
