@@ -241,40 +241,8 @@ async def test_a_search_fewer_runs_hold_than_the_bound_is_counted_once(
         assert source.exact == 0, "below the bound, the bound is the count"
 
 
-class CountedBesideRows(SqlSource):
-    """The real source: a search's rows are read only once its first count has been
-    asked (else the read fails); notes which rows the table had drawn when the page's
-    rest was read."""
-
-    def __init__(self, store: Store, drawn: list[frozenset[RunId]]) -> None:
-        super().__init__(store)
-        self.drawn = drawn
-        self.bounded = threading.Event()  # a search was counted up to a bound
-        self.rest: list[list[frozenset[RunId]]] = []
-
-    def count(self, q: RunQuery, limit: int | None = None) -> int:
-        if q.search and limit is not None:
-            self.bounded.set()
-        return super().count(q, limit)
-
-    def window(self, q: RunQuery, offset: int = 0, limit: int = 200) -> list[RunRow]:
-        if q.search:
-            assert self.bounded.wait(30), "the rows were read before the count was asked"
-        return super().window(q, offset, limit)
-
-    def window_after(self, q: RunQuery, run_id: RunId, limit: int = 200) -> list[RunRow] | None:
-        if q.search:
-            self.rest.append(list(self.drawn))
-        return super().window_after(q, run_id, limit)
-
-
-async def test_a_search_is_counted_beside_its_rows_and_its_page_follows_them(
-    store: Store, simple: str, monkeypatch
-) -> None:
-    """A search's first count (a bound: an index read of at most 1,001 runs) starts with
-    its rows, so the status line has it with them or just after; the rest of the page
-    (hundreds of rows made in Python, whose thread would hold the GIL while the frame
-    that shows the first rows is made) waits until that frame is drawn."""
+def drawn_rows(monkeypatch) -> list[frozenset[RunId]]:
+    """The runs the table held each time it drew its lines, in order."""
     drawn: list[frozenset[RunId]] = []
     render_lines = RunsTable.render_lines
 
@@ -283,35 +251,28 @@ async def test_a_search_is_counted_beside_its_rows_and_its_page_follows_them(
         return render_lines(self, crop)
 
     monkeypatch.setattr(RunsTable, "render_lines", noted)
-    many_runs(store, simple, 2 * PAGE)  # half of them alice's: more than a screen
+    return drawn
+
+
+def alices_half(store: Store, simple: str) -> set[RunId]:
+    """2 pages of runs, every other one alice's (more than a screen): her runs' ids."""
+    many_runs(store, simple, 2 * PAGE)
     with store.write() as s:
         s.execute(text("UPDATE run SET user = 'alice' WHERE number % 2 = 0"))
     with store.read() as s:
-        alice: set[RunId] = {
-            i for (i,) in s.execute(text("SELECT id FROM run WHERE user = 'alice'"))
-        }
-    source = CountedBesideRows(store, drawn)
-    app = make_app(store, source=source)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("slash", *"alice", "enter")
-        await until(pilot, lambda: len(table(pilot).order) == PAGE, "the page's rest")
-        await until(pilot, lambda: status_line(pilot).startswith(f"{PAGE} of {PAGE} runs"), "count")
-        assert source.bounded.is_set()
-        assert source.rest, "the page's rest was read"
-        for before in source.rest:
-            assert any(rows and rows <= alice for rows in before), "read before rows drawn"
+        return {i for (i,) in s.execute(text("SELECT id FROM run WHERE user = 'alice'"))}
 
 
-class BoundBeforeRows(SqlSource):
-    """The real source: a search's rows are read once its bound is counted (so the
-    bound comes first, and is shown with them); notes which rows the table had drawn
-    when the exact count was asked."""
+class CountedBesideRows(SqlSource):
+    """The real source: a search's rows are read once its bound is counted (else they
+    never are: the bound must start beside them, and it comes first); notes which rows
+    the table had drawn when the page's rest and the exact count were read."""
 
     def __init__(self, store: Store, drawn: list[frozenset[RunId]]) -> None:
         super().__init__(store)
         self.drawn = drawn
         self.bounded = threading.Event()
+        self.rest: list[list[frozenset[RunId]]] = []
         self.exact: list[list[frozenset[RunId]]] = []
 
     def count(self, q: RunQuery, limit: int | None = None) -> int:
@@ -324,36 +285,36 @@ class BoundBeforeRows(SqlSource):
 
     def window(self, q: RunQuery, offset: int = 0, limit: int = 200) -> list[RunRow]:
         if q.search:
-            assert self.bounded.wait(30), "no bound was counted"
+            assert self.bounded.wait(30), "the rows were read before the bound was counted"
         return super().window(q, offset, limit)
 
+    def window_after(self, q: RunQuery, run_id: RunId, limit: int = 200) -> list[RunRow] | None:
+        if q.search:
+            self.rest.append(list(self.drawn))
+        return super().window_after(q, run_id, limit)
 
-async def test_the_exact_count_after_a_bound_waits_for_the_rows_to_be_drawn(
+
+async def test_a_search_is_counted_beside_its_rows_and_the_rest_follows_them(
     store: Store, simple: str, monkeypatch
 ) -> None:
-    """A bound that comes before its rows is shown with them; the exact count it calls
-    for (a worker that reads every match) starts once they are drawn, not while the
-    frame that draws them is made."""
-    drawn: list[frozenset[RunId]] = []
-    render_lines = RunsTable.render_lines
-
-    def noted(self: RunsTable, crop: Region) -> list[Strip]:
-        drawn.append(frozenset(self.order))
-        return render_lines(self, crop)
-
-    monkeypatch.setattr(RunsTable, "render_lines", noted)
+    """A search's first count (a bound: an index read of at most BOUND + 1 runs) starts
+    with its rows, so the status line has it with them or just after. What follows
+    waits until they are drawn, as its thread would hold the GIL while the frame that
+    shows them is made: the rest of the page (hundreds of rows made in Python) and the
+    exact count the bound calls for (a worker that reads every match)."""
+    drawn = drawn_rows(monkeypatch)
     monkeypatch.setattr(loading, "BOUND", 5)
-    many_runs(store, simple, 2 * PAGE)  # half of them alice's: more than a screen
-    with store.write() as s:
-        s.execute(text("UPDATE run SET user = 'alice' WHERE number % 2 = 0"))
-    with store.read() as s:
-        alice = {i for (i,) in s.execute(text("SELECT id FROM run WHERE user = 'alice'"))}
-    source = BoundBeforeRows(store, drawn)
+    alice = alices_half(store, simple)
+    source = CountedBesideRows(store, drawn)
     app = make_app(store, source=source)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("slash", *"alice", "enter")
+        await until(pilot, lambda: len(table(pilot).order) == PAGE, "the page's rest")
         await until(pilot, lambda: status_line(pilot).startswith(f"{PAGE} of {PAGE} runs"), "count")
+        assert source.rest, "the page's rest was read"
+        for before in source.rest:
+            assert any(rows and rows <= alice for rows in before), "read before rows drawn"
         assert len(source.exact) == 1, "one exact count"
         assert any(rows and rows <= alice for rows in source.exact[0]), "asked before drawn"
 
