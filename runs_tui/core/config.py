@@ -247,9 +247,18 @@ def _remove_stale_temps(p: Path) -> None:
 def save(settings: Settings, path: Path | None = None) -> None:
     """Write atomically with mode 0600; raises OSError with the reason when it cannot, and
     then the file the user has is untouched."""
+    write(dumps(settings), path)
+
+
+def dumps(settings: Settings) -> bytes:
+    """The settings as the file holds them."""
+    return tomli_w.dumps(settings.to_toml()).encode()
+
+
+def write(data: bytes, path: Path | None = None) -> None:
+    """Write `dumps`' data as `save` does."""
     p = _save_target(path or config_path())
     _remove_stale_temps(p)
-    data = tomli_w.dumps(settings.to_toml()).encode()
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
         os.fchmod(fd, 0o600)

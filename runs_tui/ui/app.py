@@ -3,6 +3,7 @@ main screen, which gets the source, the settings and the clock from it (`Context
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import re
 import time
@@ -30,6 +31,7 @@ from runs_tui.ui.lean import LeanOutput
 from runs_tui.ui.render import use_tag_colors
 from runs_tui.ui.screens.main import main_screen_for
 from runs_tui.ui.screens.too_small import TooSmallScreen, too_small
+from runs_tui.ui.settings_writer import SettingsWriter
 
 _ACT = re.compile(r"^act\('(\w+)'\)$")
 
@@ -67,6 +69,7 @@ class RunsApp(App[None]):
         read_only = read_only or self.settings.read_only
         self.source: RunSource = ReadOnlySource(source) if read_only else source
         use_tag_colors(self.settings.tag_colors)
+        self._settings_writer = SettingsWriter(config.write)
         self.context = Context(self.source, self.settings, clock, self.save_settings, read_only)
         self.start_pipeline = pipeline or self.settings.last_pipeline or None
         self.start_columns = columns
@@ -113,14 +116,30 @@ class RunsApp(App[None]):
             self.save_settings()
 
     def save_settings(self) -> None:
+        """Save the settings as they are now, in a worker (`SettingsWriter`); a failure
+        is told in a notification."""
+        self._settings_writer.put(config.dumps(self.settings))
+        self.run_worker(self._write_settings, thread=True, group="settings")
+
+    def _write_settings(self) -> None:
         try:
-            config.save(self.settings)
+            self._settings_writer.flush()
         except OSError as exc:
-            self.notify(
-                f"Cannot save settings to {paths.config_path()}: {exc.strerror or exc}",
-                severity="error",
-                markup=False,
-            )
+            self.call_from_thread(self._not_saved, exc)
+
+    def _not_saved(self, exc: OSError) -> None:
+        self.notify(
+            f"Cannot save settings to {paths.config_path()}: {exc.strerror or exc}",
+            severity="error",
+            markup=False,
+        )
+
+    def on_unmount(self) -> None:
+        """What is not written yet is written before the app ends (its worker may not
+        have run)."""
+        # a failure was told when its worker ran into it; nobody is left to tell now
+        with contextlib.suppress(OSError):
+            self._settings_writer.flush()
 
     def bindings_list(self, screen: Screen[object]) -> list[tuple[str, str, str]]:
         """(key, description, id) of every binding active on `screen`, the app's included;
