@@ -338,6 +338,27 @@ async def test_keys_typed_with_the_slash_go_to_the_search_box(store: Store, simp
         assert box.value == "er-x/", "`/` in the box is text"
 
 
+async def test_keys_typed_after_enter_are_the_tables(store: Store, simple: str):
+    """ "/", a term, Enter and more keys in one read (typed fast over SSH): the search is
+    the term as it was at Enter, and the keys after it are the table's (the box, still
+    open until the rows come, passes them on), as after any prompt."""
+    many_runs(store, simple, 30)
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        keys = [("slash", "/"), ("2", "2"), ("enter", "\r"), ("j", "j"), ("down", None)]
+        keys.append(("down", None))  # "j": a key the table has no use for
+        for key, char in keys:
+            app.post_message(events.Key(key, char))  # one read: no pause between keys
+        await settle(pilot)
+        screen = main_screen(pilot)
+        assert screen.run_query is not None and screen.run_query.search == "2"
+        box = screen.query_one("#search", Input)
+        assert not box.display and box.value == "2"
+        # on the rows then shown, old or new; the run it is on is kept when they change
+        assert table(pilot).has_focus and table(pilot).cursor_row > 0, "the downs moved it"
+
+
 async def test_a_search_with_fewer_runs_than_a_screen_is_counted_with_its_rows(
     store: Store, simple: str
 ):
