@@ -4,8 +4,10 @@ changed cell alone; `App._display(screen, renderable)` and the compositor's upda
 (`LayoutUpdate.strips`/`region`, `ChopsUpdate.chops`/`spans`/`chop_ends`), which
 `RunsApp` and `ui.lean` use to write only the cells that changed; `App._driver.write`,
 which `ui.notifier.write_to_terminal` uses, as `App.bell` does, for desktop
-notifications (tests/test_notify_terminal.py checks they reach a terminal). A Textual
-release that changes them fails here first."""
+notifications (tests/test_notify_terminal.py checks they reach a terminal);
+`Input._on_key`, which `SearchInput` overrides to act on Enter at its key (Input's
+Enter is a binding, acted on after the keys that follow it). A Textual release that
+changes them fails here first."""
 
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.geometry import Region
 from textual.screen import Screen
 from textual.strip import Strip
+from textual.widgets import Input
 
 from runs_tui.ui.widgets.runs_table import RunsTable
 
@@ -92,3 +96,11 @@ async def test_the_driver_writes_as_app_bell_does():
     app = One()
     async with app.run_test():
         assert callable(app._driver.write)
+
+
+def test_input_types_in_its_own_key_handler_and_submits_by_binding():
+    """What SearchInput's `_on_key` replaces: Input types a key's character there, and
+    Enter is a binding to `submit` (so it does not come to `_on_key` first otherwise)."""
+    assert "insert_text_at_cursor" in inspect.getsource(Input._on_key)
+    enter = [b for b in Input.BINDINGS if isinstance(b, Binding) and b.key == "enter"]
+    assert [b.action for b in enter] == ["submit"]
