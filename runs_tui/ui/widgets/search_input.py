@@ -21,7 +21,8 @@ class SearchInput(Input):
 
     Enter searches for the text as it is at that key: as a binding it was acted on
     after the keys that followed it in the same read ("/bob", Enter, "j" over SSH
-    searched for "bobj")."""
+    searched for "bobj"). That is done in Input's private `_on_key`, overridden here
+    (Textual is pinned; tests/test_textual_canary.py)."""
 
     BINDINGS = [Binding("escape", "close", "Close", show=False)]
     keeps_footer: ClassVar[bool] = True  # its keys are Enter and Escape: see QuietFooter
