@@ -197,9 +197,10 @@ class LoadsScreen(MarksScreen):
         self._show_status()
         if message.span is None:
             early, self._early_count = self._early_count, None
-            bound = early is not None and early.query == message.query and early.at_least
+            bound = False  # a bound shown with the rows: its exact count follows them
             if early is not None and early.query == message.query:
                 self._counted(early, drawn=False)
+                bound = early.at_least
             table.after_drawn(partial(self._after_fresh, message, bound))
             return
         if message.span:  # rows were read: count them again
