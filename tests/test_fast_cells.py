@@ -99,7 +99,7 @@ async def test_the_private_cell_drawing_is_what_fast_cells_overrides():
         assert "".join(s.text for s in drawn[0]) == " ok       "
         assert any(s.style and s.style.meta.get("row") == 0 for s in drawn[0])
         assert "ok" in app.export_screenshot()
-        assert one_line_cell(app.console, 10, Text("ok"), 1, Style(), None) is not None
+        assert one_line_cell(app.console, 10, Text("ok"), 1, Style(), None, {}) is not None
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))

@@ -18,7 +18,7 @@ and fails first on a Textual that draws them differently).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -36,6 +36,16 @@ SegmentLines = list[list[Segment]]
 # a cell's blank and text styles, by its pre and post styles and its Text's own style
 LineStyles = dict[tuple[Style, Style | None, str | Style], tuple[Style, Style]]
 KEPT_STYLES = 4096  # styles kept (a screen's cells in a few row styles), then forgotten
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _keep(kept: dict[K, V], key: K, value: V) -> V:
+    """`value`, kept under `key`; what was kept is forgotten once KEPT_STYLES are."""
+    if len(kept) >= KEPT_STYLES:
+        kept.clear()
+    kept[key] = value
+    return value
 
 
 def one_line_cell(
@@ -45,12 +55,13 @@ def one_line_cell(
     padding: int,
     pre_style: Style,
     post_style: Style | None,
-    styles: LineStyles | None = None,
+    styles: LineStyles,
 ) -> SegmentLines | None:
     """What `console.render_lines(Styled(Padding(cell, (0, padding)), pre_style,
     post_style), options)` gives, with the options DataTable gives a one-line cell
     `width` wide (no wrapping, no justify or overflow of its own), for a one-line Text
-    that fits; None for any other cell. `styles` keeps the styles it makes."""
+    that fits; None for any other cell. `styles` keeps the styles it makes (FastCells'
+    own, across frames)."""
     if not isinstance(cell, Text):
         return None
     inner = width - 2 * padding
@@ -89,7 +100,7 @@ def _unstyled_line(
     padding: int,
     pre_style: Style,
     post_style: Style | None,
-    styles: LineStyles | None,
+    styles: LineStyles,
 ) -> list[Segment] | None:
     """The line of a Text without spans or tabs, as `one_line_cell` draws it, without
     laying it out: its text in the Text's style, the rest in the cell's (the wrap's own
@@ -111,13 +122,9 @@ def _unstyled_line(
     elif how == "center":
         plain, fill = " " * (fill // 2) + plain + " " * (fill - fill // 2), 0
     key = (pre_style, post_style, cell.style)
-    made = None if styles is None else styles.get(key)
+    made = styles.get(key)
     if made is None:
-        made = _line_styles(console, cell.style, pre_style, post_style)
-        if styles is not None:
-            if len(styles) >= KEPT_STYLES:
-                styles.clear()
-            styles[key] = made
+        made = _keep(styles, key, _line_styles(console, cell.style, pre_style, post_style))
     blank, text_style = made
     if text_style == blank:
         return [Segment(" " * padding + plain + " " * (fill + padding), blank)]
@@ -267,10 +274,8 @@ class FastCells(DataTable[CellType]):
                 key = (style, component_style, row_index, index)
                 pre_style = pre_styles.get(key)
                 if pre_style is None:
-                    if len(pre_styles) >= KEPT_STYLES:
-                        pre_styles.clear()
                     meta = Style.from_meta({"row": row_index, "column": index})
-                    pre_style = pre_styles[key] = style + meta + component_style
+                    pre_style = _keep(pre_styles, key, style + meta + component_style)
                 lines = one_line_cell(
                     console, width, cells[index], padding, pre_style, post_style, line_styles
                 )
@@ -336,6 +341,7 @@ class FastCells(DataTable[CellType]):
                 self.cell_padding,
                 base_style + meta + component_style,
                 post_style,
+                self._line_styles,
             )
             if lines is not None:
                 self._cell_render_cache[key] = lines
