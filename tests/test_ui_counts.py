@@ -241,28 +241,6 @@ async def test_a_search_fewer_runs_hold_than_the_bound_is_counted_once(
         assert source.exact == 0, "below the bound, the bound is the count"
 
 
-def drawn_rows(monkeypatch) -> list[frozenset[RunId]]:
-    """The runs the table held each time it drew its lines, in order."""
-    drawn: list[frozenset[RunId]] = []
-    render_lines = RunsTable.render_lines
-
-    def noted(self: RunsTable, crop: Region) -> list[Strip]:
-        drawn.append(frozenset(self.order))
-        return render_lines(self, crop)
-
-    monkeypatch.setattr(RunsTable, "render_lines", noted)
-    return drawn
-
-
-def alices_half(store: Store, simple: str) -> set[RunId]:
-    """2 pages of runs, every other one alice's (more than a screen): her runs' ids."""
-    many_runs(store, simple, 2 * PAGE)
-    with store.write() as s:
-        s.execute(text("UPDATE run SET user = 'alice' WHERE number % 2 = 0"))
-    with store.read() as s:
-        return {i for (i,) in s.execute(text("SELECT id FROM run WHERE user = 'alice'"))}
-
-
 class CountedBesideRows(SqlSource):
     """The real source: a search's rows are read once its bound is counted (else they
     never are: the bound must start beside them, and it comes first); notes which rows
@@ -302,9 +280,20 @@ async def test_a_search_is_counted_beside_its_rows_and_the_rest_follows_them(
     waits until they are drawn, as its thread would hold the GIL while the frame that
     shows them is made: the rest of the page (hundreds of rows made in Python) and the
     exact count the bound calls for (a worker that reads every match)."""
-    drawn = drawn_rows(monkeypatch)
+    drawn: list[frozenset[RunId]] = []  # the runs the table held each time it drew
+    render_lines = RunsTable.render_lines
+
+    def noted(self: RunsTable, crop: Region) -> list[Strip]:
+        drawn.append(frozenset(self.order))
+        return render_lines(self, crop)
+
+    monkeypatch.setattr(RunsTable, "render_lines", noted)
     monkeypatch.setattr(loading, "BOUND", 5)
-    alice = alices_half(store, simple)
+    many_runs(store, simple, 2 * PAGE)  # half of them alice's: more than a screen
+    with store.write() as s:
+        s.execute(text("UPDATE run SET user = 'alice' WHERE number % 2 = 0"))
+    with store.read() as s:
+        alice = {i for (i,) in s.execute(text("SELECT id FROM run WHERE user = 'alice'"))}
     source = CountedBesideRows(store, drawn)
     app = make_app(store, source=source)
     async with app.run_test(size=SIZE) as pilot:
