@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event
 
-from runs_tui.core import query
+from runs_tui.core import counts, query
 from runs_tui.core.db import Store, open_store
 from runs_tui.core.ops import param_row
 from runs_tui.core.records import RangeFilter, RunQuery, SortKey, TagFilter, ValueFilter
@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     calls: dict[str, Callable[[RunQuery, int], Any]] = {
         "window": lambda q, offset: query.window(store, q, offset, 200),
-        "count": lambda q, _: query.count(store, q),
+        "count": lambda q, _: counts.count(store, q),
         "ids": lambda q, _: query.ids(store, q),
     }
     print(f"\n{'':2} {'query':48} {'best ms':>9}  result")

@@ -51,9 +51,9 @@ from sqlalchemy.engine import make_url
 from table import PIPELINE, PIPELINE_TOML, _chunk, _load, captured, ensure_db, machine
 
 from runs_tui.core import lookup, ops, search_index
-from runs_tui.core.bounded_count import count_at_most
+from runs_tui.core.counts import count, count_at_most
 from runs_tui.core.db import open_store
-from runs_tui.core.query import count, window
+from runs_tui.core.query import window
 from runs_tui.core.records import RunQuery, SortKey
 from runs_tui.core.registry import register
 from runs_tui.ui.loading import BOUND  # where the status line's first count stops

@@ -93,9 +93,10 @@ from textual.pilot import Pilot
 
 import runs_tui
 from runs_tui.core import config, lookup
+from runs_tui.core.counts import count
 from runs_tui.core.db import Store, open_store
 from runs_tui.core.models import METRIC, PARAM, RUN, TAG
-from runs_tui.core.query import count, window_ids
+from runs_tui.core.query import window_ids
 from runs_tui.core.records import RunQuery, SortKey
 from runs_tui.core.registry import register
 from runs_tui.core.rows import load_rows
@@ -420,7 +421,7 @@ class Probe:
     """Time spent in the worker's queries and in RunsTable.apply since the last reset."""
 
     window: float = 0.0  # query.window(): the window's ids, then its rows
-    count: float = 0.0  # query.count(): the total in the status line
+    count: float = 0.0  # counts.count(): the total in the status line
     apply: float = 0.0
     applied: int = 0
 

@@ -35,13 +35,13 @@ from sqlalchemy import insert as sa_insert
 from sqlmodel import SQLModel
 from support import props
 
-from runs_tui.core import query
-from runs_tui.core.bounded_count import count_at_most
+from runs_tui.core import counts, query
 from runs_tui.core.columns import AGGS
+from runs_tui.core.counts import count, count_at_most
 from runs_tui.core.db import Store, open_store
 from runs_tui.core.models import Metric, Pipeline, Run, RunParam, RunTag
 from runs_tui.core.ops import param_row
-from runs_tui.core.query import count, ids, window, window_ids
+from runs_tui.core.query import ids, window, window_ids
 from runs_tui.core.records import RangeFilter, RunQuery, SortKey, TagFilter, ValueFilter
 
 BASE = 1_764_000_000.0
@@ -617,6 +617,7 @@ def search_queries(needle: str, sort: Sequence[SortKey]) -> list[RunQuery]:
         RunQuery(None, search=needle, at=AT),
         RunQuery(None, search=needle, archived=True, at=AT),
         RunQuery(1, search=needle, sort=tuple(sort), at=AT),
+        RunQuery(2, search=needle, archived=True, at=AT),
     ]
 
 
@@ -633,8 +634,12 @@ def test_search_matches_brute_force(
     insert(store, runs)
     needles += data.draw(st.lists(pieces(runs), min_size=1, max_size=4))
     for needle in needles:
-        for walk_above in (query.WALK_ABOVE, 0):  # read from the index, walk the order
-            with mock.patch.object(query, "WALK_ABOVE", walk_above):
+        # read from the index or walk the order; count by complement or match by match
+        for walk_above, outside in ((query.WALK_ABOVE, counts.OUTSIDE), (0, 0)):
+            with (
+                mock.patch.object(query, "WALK_ABOVE", walk_above),
+                mock.patch.object(counts, "OUTSIDE", outside),
+            ):
                 for q in search_queries(needle, sort):
                     check(store, runs, q, 0, 200)
 
@@ -655,9 +660,11 @@ def test_search_matches_brute_force_postgres(
     try:
         insert(store, runs)
         needles += data.draw(st.lists(pieces(runs), min_size=1, max_size=4))
-        for needle in needles:
-            for q in search_queries(needle, sort):
-                check(store, runs, q, 0, 200)
+        for i, needle in enumerate(needles):
+            # count by complement, or match by match (every other needle)
+            with mock.patch.object(counts, "OUTSIDE", counts.OUTSIDE if i % 2 else 0):
+                for q in search_queries(needle, sort):
+                    check(store, runs, q, 0, 200)
     finally:
         store.dispose()
 

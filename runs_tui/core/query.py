@@ -264,15 +264,6 @@ def store_where(store: Store, q: RunQuery, way: SearchWay | None = None) -> Colu
     return where_clause(q, _run_index(store, q, way), way=way)
 
 
-def count(store: Store, q: RunQuery) -> int:
-    with store.connect() as session:
-        return int(
-            session.execute(
-                select(func.count()).select_from(RUN).where(store_where(store, q))
-            ).scalar_one()
-        )
-
-
 def ids(store: Store, q: RunQuery) -> list[int]:
     """Every matching run's id, for bulk selections ("All", "Filtered")."""
     with store.connect() as session:

@@ -122,10 +122,10 @@ def search_clause(
     return RUN.c.id.in_(found)
 
 
-def holds(folded: str) -> ColumnElement[bool]:
-    """The run's own `runsearch` text holds `folded`: one row read by key, for a run
-    already found another way (no index scan)."""
-    own = select(SEARCH.c.text).where(SEARCH.c.run_id == RUN.c.id).scalar_subquery()
+def holds(folded: str, run_id: ColumnExpr[int] = RUN.c.id) -> ColumnElement[bool]:
+    """The `runsearch` text of the run whose id is `run_id` holds `folded`: one row read
+    by key, for a run already found another way (no index scan)."""
+    own = select(SEARCH.c.text).where(SEARCH.c.run_id == run_id).scalar_subquery()
     return own.like(f"%{_like_escaped(folded)}%", escape="\\")
 
 

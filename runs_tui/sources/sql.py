@@ -145,11 +145,11 @@ class SqlSource:
 
     @_guarded
     def count(self, q: RunQuery, limit: int | None = None) -> int:
-        if limit is None:
-            return query.count(self.store, q)
-        from runs_tui.core.bounded_count import count_at_most
+        from runs_tui.core import counts
 
-        return count_at_most(self.store, q, limit)
+        if limit is None:
+            return counts.count(self.store, q)
+        return counts.count_at_most(self.store, q, limit)
 
     @_guarded
     def runs(self, ids: Sequence[RunId]) -> list[RunRow]:
