@@ -22,6 +22,7 @@ import re
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from marks import settled, until
@@ -35,18 +36,23 @@ from runs_tui.ui.app import RunsApp
 from runs_tui.ui.screens.main import MainScreen
 from runs_tui.ui.widgets.status_line import StatusLine
 
-DRAWN: list[float] = []  # when each frame was drawn: the screen's compositor done
+Frame = tuple[float, object, str]  # when a frame was drawn, the query shown, the status
+DRAWN: list[Frame] = []  # each frame: the screen's compositor done
 
 
 def _drawn_at() -> None:
-    """Note when each frame is drawn (the screen's private `_compositor_refresh`, used
-    by this benchmark only): rows are waited for until they are on screen, not until
-    the table holds them."""
+    """Note each frame as it is drawn (the screen's private `_compositor_refresh`, used
+    by this benchmark only), with the query the table then held and the status line:
+    rows are waited for until they are on screen, not until the table holds them. Read
+    at the frame, not by polling: a poll that wakes after the rows' frame took the next
+    frame for it (a frame of 30 ms late)."""
     draw = Screen._compositor_refresh
 
     def timed(screen: Screen[object]) -> None:
         draw(screen)
-        DRAWN.append(time.perf_counter())
+        at = time.perf_counter()
+        if isinstance(screen, MainScreen):
+            DRAWN.append((at, screen.shown_query, screen.query_one(StatusLine).plain))
 
     Screen._compositor_refresh = timed  # type: ignore[method-assign]
 
@@ -55,9 +61,16 @@ COUNTED = re.compile(r"(?:^|· )[\d,]+ of [\d,]+\+? runs?\b")  # not "200 of …
 EXACT = re.compile(r"(?:^|· )[\d,]+ of [\d,]+ runs?\b")
 
 
+async def drawn(after: float, shows: Callable[[Frame], bool]) -> float:
+    """When the first frame after `after` showed what `shows` looks for."""
+    await until(lambda: any(f[0] > after and shows(f) for f in DRAWN))
+    return min(f[0] for f in DRAWN if f[0] > after and shows(f))
+
+
 async def one(url: str, needle: str) -> tuple[float, float, float, str]:
     """Seconds from Enter to the rows, the first count and the exact count; the status."""
     os.environ["RUNS_TUI_CONFIG"] = str(Path(tempfile.mkdtemp()) / "config.toml")
+    DRAWN.clear()
     store = open_store(url)  # above: a new config, so the app opens without a search
     app = RunsApp(SqlSource(store), pipeline=PIPELINE, clock=time.time)
     try:
@@ -76,14 +89,9 @@ async def one(url: str, needle: str) -> tuple[float, float, float, str]:
             await until(lambda: screen.run_query is not None and screen.run_query.search == needle)
             q = screen.run_query
 
-            await until(lambda: screen.shown_query == q)
-            shown = time.perf_counter()
-            await until(lambda: any(at > shown for at in DRAWN))  # the rows, drawn
-            rows = min(at for at in DRAWN if at > shown) - t
-            await until(lambda: COUNTED.search(status.plain) is not None)
-            first = time.perf_counter() - t
-            await until(lambda: EXACT.search(status.plain) is not None)
-            exact = time.perf_counter() - t
+            rows = await drawn(t, lambda f: f[1] == q) - t  # the rows, drawn
+            first = await drawn(t, lambda f: f[1] == q and COUNTED.search(f[2]) is not None) - t
+            exact = await drawn(t, lambda f: f[1] == q and EXACT.search(f[2]) is not None) - t
             await pressed
             shown = status.plain.removeprefix("⏸ PAUSED · ").split(" · updated")[0]
             return rows, first, exact, shown
