@@ -1,5 +1,5 @@
 """The MLflow source against a real `mlflow server` filled through its REST API (the
-requests the `mlflow` client makes) with 500 runs in 2 experiments
+requests the `mlflow` client makes) with 300 runs in 2 experiments
 (tests/data/mlflow_seed.py): filters, sorts and pages against a brute-force evaluation
 of what the seed logged, min and max against the whole history, and actions visible in
 the server afterwards (read by REST directly)."""
@@ -33,7 +33,7 @@ STATUS = {
 def world() -> Iterator[tuple[MlflowSource, dict[str, Any], str]]:
     server = shared_server()
     prefix = f"t{uuid.uuid4().hex[:6]}-"
-    logged = seed_random(server, 500, prefix, server.folder)
+    logged = seed_random(server, 300, prefix, server.folder)
     source = open_source(f"mlflow+{server.http}?prefix={prefix}")
     assert isinstance(source, MlflowSource)
     try:

@@ -612,6 +612,11 @@ def pieces(draw: st.DrawFn, runs: Sequence[R]) -> str:
     return piece
 
 
+# (counts.WALK_PART, counts.OUTSIDE): each run of the part tested; every match less
+# those outside (the query narrowed by its search alone); each match looked up
+COUNT_WAYS = ((10_000, 10_000), (-1, 10**9), (-1, -1))
+
+
 def search_queries(needle: str, sort: Sequence[SortKey]) -> list[RunQuery]:
     return [
         RunQuery(None, search=needle, at=AT),
@@ -634,11 +639,11 @@ def test_search_matches_brute_force(
     insert(store, runs)
     needles += data.draw(st.lists(pieces(runs), min_size=1, max_size=4))
     for needle in needles:
-        # read from the index or walk the order; count by complement or match by match
-        for walk_above, outside in ((query.WALK_ABOVE, counts.OUTSIDE), (0, 0)):
+        # read from the index or walk the order; count each way (COUNT_WAYS)
+        for walk_above, (part, outside) in zip((query.WALK_ABOVE, 0, 0), COUNT_WAYS, strict=True):
             with (
                 mock.patch.object(query, "WALK_ABOVE", walk_above),
-                mock.patch.object(counts, "OUTSIDE", outside),
+                mock.patch.multiple(counts, WALK_PART=part, OUTSIDE=outside),
             ):
                 for q in search_queries(needle, sort):
                     check(store, runs, q, 0, 200)
@@ -661,8 +666,8 @@ def test_search_matches_brute_force_postgres(
         insert(store, runs)
         needles += data.draw(st.lists(pieces(runs), min_size=1, max_size=4))
         for i, needle in enumerate(needles):
-            # count by complement, or match by match (every other needle)
-            with mock.patch.object(counts, "OUTSIDE", counts.OUTSIDE if i % 2 else 0):
+            part, outside = COUNT_WAYS[i % len(COUNT_WAYS)]
+            with mock.patch.multiple(counts, WALK_PART=part, OUTSIDE=outside):
                 for q in search_queries(needle, sort):
                     check(store, runs, q, 0, 200)
     finally:

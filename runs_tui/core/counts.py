@@ -4,10 +4,13 @@ hold reads every match).
 
 A search's exact count. The search index alone counts the runs whose text holds the
 needle in 15-60 ms at a million (FTS5, pg_trgm); looking each one up in `run` for its
-pipeline and archived flag takes five times that. When few runs are outside the query's
-part (other pipelines' runs and this one's other archived side: OUTSIDE or fewer, as
-with one big pipeline), the count is every match less the runs outside that hold the
-needle, each of those read by key. Otherwise each match is looked up.
+pipeline and archived flag takes five times that. So a count reads few runs (10,000 at
+most) one by one, where it can:
+- the query's part (its pipeline, archived or not) holds WALK_PART runs or fewer: each
+  is read and its text tested, whatever the needle;
+- OUTSIDE runs or fewer are outside that part (as with one big pipeline) and only the
+  search narrows it: every match in the index less the outside runs that hold it;
+- else each match is looked up.
 
 The bound is the exact count up to it. A search reads its matches from the search index
 first and looks each run up, so it stops after `limit` matches; in the order the planner
@@ -17,6 +20,7 @@ one run in twelve holds tests twelve runs for each match.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import (
@@ -44,16 +48,14 @@ from runs_tui.core.textsql import (
     run_number,
 )
 
-OUTSIDE = 10_000  # at most this many runs outside the query's part: counted by complement
+WALK_PART = 10_000  # a query's part of this many runs or fewer: each run tested
+OUTSIDE = 10_000  # this many runs outside the part or fewer: counted by complement
 
 
 def count(store: Store, q: RunQuery) -> int:
     """How many runs the query matches."""
     with store.connect() as session:
-        statement = _by_complement(session, store, q)
-        if statement is None:
-            statement = select(func.count()).select_from(RUN).where(store_where(store, q))
-        return int(session.execute(statement).scalar_one())
+        return int(session.execute(_exact(session, store, q)).scalar_one())
 
 
 def count_at_most(store: Store, q: RunQuery, limit: int) -> int:
@@ -63,26 +65,35 @@ def count_at_most(store: Store, q: RunQuery, limit: int) -> int:
         return int(session.execute(_bounded(store, q, limit)).scalar_one())
 
 
-def _by_complement(session: Connection, store: Store, q: RunQuery) -> Select[Any] | None:
-    """A search's count as every match less the matches outside the query's part, when
-    that part is all the query narrows (no filters, no tags) and few runs are outside it;
-    else None. The probe reads at most OUTSIDE + 1 index entries."""
+def _exact(session: Connection, store: Store, q: RunQuery) -> Select[Any]:
+    """The count's statement: a search's by walking its part, or by complement, when few
+    runs are there (a probe of the run indexes for each, of 10,001 entries at most; the
+    second only when the part is many)."""
     needle = q.search.strip()
     folded = ascii_lower(needle)
     way = search_way(store, q)
-    if (
-        way.kind is Kind.NONE
-        or not needle
-        or SEP in folded
-        or q.pipeline_id is None
-        or q.filters
-        or q.tags is not None
-    ):
-        return None
-    outside = _outside(q.pipeline_id, q.archived)
-    probe = select(func.count()).select_from(outside.limit(OUTSIDE + 1).subquery())
-    if int(session.execute(probe).scalar_one()) > OUTSIDE:
-        return None
+    if way.kind is not Kind.NONE and needle and SEP not in folded and q.pipeline_id is not None:
+        part = select(RUN.c.id).where(RUN.c.pipeline_id == q.pipeline_id)
+        if _at_most(session, part.where(RUN.c.archived.is_(q.archived)), WALK_PART):
+            walk = where_clause(q, way=replace(way, walk=True))  # each run's text tested
+            return select(func.count()).select_from(RUN).where(walk)
+        outside = _outside(q.pipeline_id, q.archived)
+        if not q.filters and q.tags is None and _at_most(session, outside, OUTSIDE):
+            return _by_complement(q, needle, folded, way, outside)
+    return select(func.count()).select_from(RUN).where(store_where(store, q))
+
+
+def _at_most(session: Connection, rows: Select[Any] | CompoundSelect[Any], n: int) -> bool:
+    """Whether `rows` are `n` or fewer (n < 0: never), reading n + 1 of them at most."""
+    probe = select(func.count()).select_from(rows.limit(max(n, 0) + 1).subquery())
+    return n >= 0 and int(session.execute(probe).scalar_one()) <= n
+
+
+def _by_complement(
+    q: RunQuery, needle: str, folded: str, way: SearchWay, outside: CompoundSelect[Any]
+) -> Select[Any]:
+    """Every run whose text holds the needle (the index alone) less the runs `outside`
+    the query's part that hold it, plus the part's run found by its number alone."""
     held = select(func.count()).select_from(matching_ids(folded, way.kind).subquery())
     others = outside.subquery("outside")
     held_outside = select(func.count()).select_from(others).where(holds(folded, others.c.id))
