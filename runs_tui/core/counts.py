@@ -69,10 +69,9 @@ def _exact(session: Connection, store: Store, q: RunQuery) -> Select[Any]:
     """The count's statement: a search's by walking its part, or by complement, when few
     runs are there (a probe of the run indexes for each, of 10,001 entries at most; the
     second only when the part is many)."""
-    needle = q.search.strip()
-    folded = ascii_lower(needle)
-    way = search_way(store, q)
-    if way.kind is not Kind.NONE and needle and SEP not in folded and q.pipeline_id is not None:
+    indexed = _indexed(store, q)
+    if indexed is not None and q.pipeline_id is not None:
+        needle, folded, way = indexed
         part = select(RUN.c.id).where(RUN.c.pipeline_id == q.pipeline_id)
         if _at_most(session, part.where(RUN.c.archived.is_(q.archived)), WALK_PART):
             walk = where_clause(q, way=replace(way, walk=True))  # each run's text tested
@@ -84,9 +83,20 @@ def _exact(session: Connection, store: Store, q: RunQuery) -> Select[Any]:
 
 
 def _at_most(session: Connection, rows: Select[Any] | CompoundSelect[Any], n: int) -> bool:
-    """Whether `rows` are `n` or fewer (n < 0: never), reading n + 1 of them at most."""
-    probe = select(func.count()).select_from(rows.limit(max(n, 0) + 1).subquery())
-    return n >= 0 and int(session.execute(probe).scalar_one()) <= n
+    """Whether `rows` are `n` or fewer (never when n < 0), reading n + 1 at most."""
+    probe = select(func.count()).select_from(rows.limit(n + 1).subquery())
+    return int(session.execute(probe).scalar_one()) <= n
+
+
+def _indexed(store: Store, q: RunQuery) -> tuple[str, str, SearchWay] | None:
+    """The query's needle, folded, and its search's way, when the search index answers
+    it (a needle free of SEP, on a database that has the index); else None."""
+    needle = q.search.strip()
+    folded = ascii_lower(needle)
+    way = search_way(store, q)
+    if way.kind is Kind.NONE or not needle or SEP in folded:
+        return None
+    return needle, folded, way
 
 
 def _by_complement(
@@ -123,12 +133,11 @@ def _numbered_only(q: RunQuery, needle: str, folded: str, way: SearchWay) -> Col
 
 
 def _bounded(store: Store, q: RunQuery, limit: int) -> Select[int]:
-    needle = q.search.strip()
-    folded = ascii_lower(needle)
-    way = search_way(store, q)
-    if way.kind is Kind.NONE or not needle or SEP in folded:
-        runs = select(RUN.c.id).where(store_where(store, q, way)).limit(limit)
+    indexed = _indexed(store, q)
+    if indexed is None:
+        runs = select(RUN.c.id).where(store_where(store, q)).limit(limit)
         return select(func.count()).select_from(runs.subquery())
+    needle, folded, way = indexed
     # SQLite: the pipeline term must not walk a run index, or the runs lead and each
     # one asks the index whether it holds the needle (18 s at 1M runs).
     unsearched = q.with_(search="")
