@@ -197,12 +197,23 @@ def test_continue_after_abort_resumes_at_the_aborted_step(store, tmp_path, agent
 
 
 def test_progress_alone_reaches_the_store_while_the_step_runs(store, tmp_path, agents, db_path):
-    code = "import time; print('::progress 0.25', flush=True); time.sleep(3)"
-    name = _register(store, tmp_path, pipeline_toml("p", [("s", [PY, "-c", code], [])]))
+    """The step runs until the test has seen its progress (a file it waits for): however
+    slow the machine, the progress is stored before the step ends."""
+    seen = tmp_path / "seen"
+    code = (
+        "import os, sys, time\n"
+        "print('::progress 0.25', flush=True)\n"
+        "deadline = time.monotonic() + 120\n"
+        "while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:\n"
+        "    time.sleep(0.05)\n"
+    )
+    step = [PY, "-c", code, str(seen)]
+    name = _register(store, tmp_path, pipeline_toml("p", [("s", step, [])]))
     run = ops.new_run(store, name)
     a = agents(str(db_path))
     proc = a.start("--once", "--poll", "0.2")
-    wait_for(lambda: _run_row(store, run.id)["progress"] == 0.25, 10, "progress 0.25 stored")
+    wait_for(lambda: _run_row(store, run.id)["progress"] == 0.25, 60, "progress 0.25 stored")
     assert _run_row(store, run.id)["status"] == "running"
+    seen.touch()
     assert proc.wait(timeout=30) == 0
     assert _run_row(store, run.id)["progress"] == 1.0
