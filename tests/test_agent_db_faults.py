@@ -317,7 +317,7 @@ def test_an_error_that_persists_stops_the_step_and_fails_the_run(
     wait_for(lambda: _status(any_store, run.id)[0] == "failed", 30, "the run to fail")
     message = _status(any_store, run.id)[2]
     assert message == "step 's' stopped: database error: no poison please", message
-    wait_for(step.gone, 10, "the step's process to be gone")
+    wait_for(step.gone, 60, "the step's process to be gone")
     assert step.ticks(run.id, what="term") == 1, "stopped as an abort stops it: SIGTERM first"
     with any_store.read() as s:
         assert s.execute(select(STEP.c.status).where(STEP.c.run_id == run.id)).scalar() == "failed"
@@ -374,7 +374,7 @@ def test_an_outage_longer_than_stale_after_hands_the_run_over_without_overlap(
             )
         wait_for(lambda: _status(store, run)[0] == "failed", 30, "the run to be failed as lost")
         assert _status(store, run)[2].startswith("agent lost: first silent for")
-        wait_for(step.gone, 15, "the first agent to stop its step")
+        wait_for(step.gone, 60, "the first agent to stop its step")
         assert step.ticks(run, what="term") == 1
         written = len(_lines(store, run))
         step.release.touch()

@@ -75,7 +75,7 @@ def test_killed_agent_run_fails_as_lost_within_ten_seconds(store, tmp_path, agen
     fleet = agents(str(db_path))
     victim = fleet.start("--heartbeat", "1", "--stale-after", "5", "--poll", "0.2", name="victim")
     try:
-        wait_for(lambda: _status(store, run.id)[0] == "running", 20, "the run to start")
+        wait_for(lambda: _status(store, run.id)[0] == "running", 60, "the run to start")
         fleet.start(
             "--heartbeat",
             "1",
@@ -122,8 +122,8 @@ def test_abort_kills_a_step_that_ignores_sigterm_and_its_grandchildren(
     fleet = agents(str(db_path))
     fleet.start("--poll", str(poll), "--grace", str(grace))
     try:
-        wait_for(ready.exists, 20, "the step and its children to start")
-        wait_for(lambda: len(pids_with(token)) >= 4, 5, "four processes of the step")
+        wait_for(ready.exists, 60, "the step and its children to start")
+        wait_for(lambda: len(pids_with(token)) >= 4, 30, "four processes of the step")
         assert ops.abort(store, [run.id]).ok
         aborted = time.monotonic()
         wait_for(
@@ -145,7 +145,7 @@ def test_frozen_agent_changes_nothing_after_its_run_was_retried(store, tmp_path,
     fleet = agents(str(db_path))
     frozen = fleet.start("--heartbeat", "1", "--stale-after", "3", "--poll", "0.2", name="frozen")
     try:
-        wait_for(lambda: _status(store, run.id)[0] == "running", 20, "the run to start")
+        wait_for(lambda: _status(store, run.id)[0] == "running", 60, "the run to start")
         time.sleep(1)
         _freeze_between_writes(frozen, db_path)
         fleet.start("--heartbeat", "1", "--stale-after", "3", "--poll", "0.2", name="fresh")
@@ -193,7 +193,7 @@ def test_graceful_stop_aborts_what_is_left_and_leaves_nothing_running(
     try:
         wait_for(
             lambda: all(_status(store, r)[0] == "running" for r in [*slow, fast]),
-            20,
+            60,
             "three runs running",
         )
         proc.send_signal(signal.SIGTERM)

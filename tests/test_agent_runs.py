@@ -183,7 +183,7 @@ def test_continue_after_abort_resumes_at_the_aborted_step(store, tmp_path, agent
         lambda: (
             _rows(store, select(STEP.c.status).where(STEP.c.name == "second")) == [("aborted",)]
         ),
-        10,
+        60,
         "the step to be stopped",
     )
     assert ops.continue_runs(store, [run.id]).ok

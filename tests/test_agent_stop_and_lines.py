@@ -71,7 +71,7 @@ def test_abort_stops_every_descendant_and_the_log_says_how_many(
     wait_for(lambda: ("stdout", "ready") in _logs(store, run_id), 30, "the step to be ready")
     # the step, the detached loop, the forker and one child, the double-forked sleep
     surely_alive = 5
-    wait_for(lambda: len(pids_with(m)) >= surely_alive, 10, "the step's processes")
+    wait_for(lambda: len(pids_with(m)) >= surely_alive, 60, "the step's processes")
     assert ops.abort(store, [run_id], message="enough").ok
     wait_for(lambda: _step_status(store, run_id) == "aborted", 30, "the step to be stopped")
     assert not pids_with(m), "the step is marked aborted once nothing of it runs"

@@ -151,7 +151,7 @@ def test_lines_read_after_the_step_exited_cost_no_proc_walk_each(choice: Choice,
     code = "for i in range(3000): print(f'line {i}')"
     handle = launcher.start([PY, "-c", code], ENV, str(tmp_path), Resources(), "t")
     try:
-        wait_for(lambda: handle.poll() is not None, 20, "the step to exit")
+        wait_for(lambda: handle.poll() is not None, 60, "the step to exit")
         assert handle.read(5) is not None  # the launcher sees that the step exited...
         time.sleep(LEFTOVERS_AFTER + 0.2)  # ...and the store is slow: leftovers are looked for
         before = _reads()

@@ -757,8 +757,8 @@ async def test_abort_in_the_table_stops_a_running_step(
     make_runs(store, name, ["completed"])  # a second row, above it
     agents(str(db_path)).start("--poll", "0.3", "--grace", "1")
     try:
-        wait_for(lambda: states(store, [run.id])[run.id] == "running", 20, "the run to start")
-        wait_for(lambda: len(pids_with(marker)) >= 2, 10, "the step and its child")
+        wait_for(lambda: states(store, [run.id])[run.id] == "running", 60, "the run to start")
+        wait_for(lambda: len(pids_with(marker)) >= 2, 60, "the step and its child")
         app = make_app(store, clock=None)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
