@@ -40,9 +40,9 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """`-n auto`: three workers a core. Most of the suite waits on real processes (agents,
     Slurm jobs, servers, terminals), so a core has time for more than one worker; and on
     a busy machine the suite's share of the cores grows with its runnable workers (2
-    cores, another process keeping one busy: 10 min 09 s with four workers, 8 min 29-33 s
-    with six; quiet: 6 min 50 s to 8 min 31 s with four, 6 min 42 s to 7 min 50 s with
-    six).
+    cores, another process keeping one busy: 10 min 09 s with four workers, 7 min 21 s to
+    9 min 41 s with six; quiet: 6 min 50 s to 8 min 31 s with four, 6 min 02 s to 7 min
+    50 s with six).
     PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set (xdist's own hook reads it)."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None
